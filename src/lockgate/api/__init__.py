@@ -1,0 +1,5 @@
+"""The wire contract: pydantic request/response schemas, the error envelope, the API version."""
+
+from lockgate.api.common import API_VERSION, ApiModel, JsonFloat, PageOut, Problem
+
+__all__ = ["API_VERSION", "ApiModel", "JsonFloat", "PageOut", "Problem"]

@@ -1,0 +1,3 @@
+"""compute."""
+
+__all__: list[str] = []

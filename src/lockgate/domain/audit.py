@@ -1,0 +1,176 @@
+"""The audit log: events sealed into a sha256 hash chain, and the check that finds tampering.
+
+Each event's hash covers its own fields and the previous event's hash, so an edit, a
+deletion, an insertion or a reordering breaks the chain at the first altered event. The
+chain head (the last sequence number and hash) is kept beside the events, so removing the
+newest events is caught too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeAlias
+
+from lockgate.domain.identity import Actor, to_micros
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditDraft",
+    "AuditEvent",
+    "ChainHead",
+    "ChainVerdict",
+    "JsonValue",
+    "StoredEvent",
+    "seal",
+    "verify_chain",
+]
+
+JsonValue: TypeAlias = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditDraft:
+    """What a service records about one mutation, before the store seals it into the chain."""
+
+    action: str
+    actor: Actor
+    subject_type: str
+    subject_id: str
+    details: Mapping[str, JsonValue]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """A sealed audit event: its place in the chain, its content and both hashes."""
+
+    seq: int
+    id: str
+    occurred_at: datetime
+    action: str
+    actor: Actor
+    subject_type: str
+    subject_id: str
+    details: Mapping[str, JsonValue]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last sealed event's sequence number and hash (0 and GENESIS_HASH when empty)."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainVerdict:
+    """The outcome of a verification: ok, how many events were checked, and the first bad one."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def canonical_details(details: Mapping[str, JsonValue]) -> str:
+    """Details as canonical JSON (sorted keys, no spaces): the stored and hashed form."""
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def compute_hash(
+    *,
+    seq: int,
+    event_id: str,
+    occurred_at: datetime,
+    action: str,
+    actor: str,
+    subject_type: str,
+    subject_id: str,
+    details_json: str,
+    prev_hash: str,
+) -> str:
+    """The sha256 over an event's fields and its predecessor's hash."""
+    body = json.dumps(
+        [seq, event_id, to_micros(occurred_at), action, actor, subject_type, subject_id,
+         details_json, prev_hash],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def seal(draft: AuditDraft, *, head: ChainHead, event_id: str, at: datetime) -> AuditEvent:
+    """The event that follows `head` in the chain."""
+    seq = head.seq + 1
+    digest = compute_hash(
+        seq=seq,
+        event_id=event_id,
+        occurred_at=at,
+        action=draft.action,
+        actor=draft.actor,
+        subject_type=draft.subject_type,
+        subject_id=draft.subject_id,
+        details_json=canonical_details(draft.details),
+        prev_hash=head.hash,
+    )
+    return AuditEvent(
+        seq, event_id, at, draft.action, draft.actor, draft.subject_type, draft.subject_id,
+        draft.details, head.hash, digest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event exactly as read back from storage, details still as their stored JSON text."""
+
+    seq: int
+    id: str
+    occurred_at: datetime
+    action: str
+    actor: str
+    subject_type: str
+    subject_id: str
+    details_json: str
+    prev_hash: str
+    hash: str
+
+
+def verify_chain(events: Iterable[StoredEvent], head: ChainHead) -> ChainVerdict:
+    """Walk the events in sequence order and name the first one that breaks the chain."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in events:
+        if event.seq != expected_seq:
+            return ChainVerdict(False, checked, min(event.seq, expected_seq),
+                                f"sequence jumps from {expected_seq - 1} to {event.seq}: "
+                                "events were deleted or inserted")
+        if event.prev_hash != expected_prev:
+            return ChainVerdict(False, checked, event.seq,
+                                "prev_hash does not match the previous event: the chain was "
+                                "reordered or an event was replaced")
+        recomputed = compute_hash(
+            seq=event.seq, event_id=event.id, occurred_at=event.occurred_at,
+            action=event.action, actor=event.actor, subject_type=event.subject_type,
+            subject_id=event.subject_id, details_json=event.details_json,
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            return ChainVerdict(False, checked, event.seq,
+                                "hash does not match the event's content: the event was edited")
+        checked += 1
+        expected_prev = event.hash
+        expected_seq += 1
+    if head.seq != checked or head.hash != expected_prev:
+        return ChainVerdict(False, checked, checked + 1 if head.seq > checked else head.seq,
+                            f"the chain head says {head.seq} events ending in {head.hash[:12]}, "
+                            f"but {checked} events end in {expected_prev[:12]}: the newest "
+                            "events were deleted or the head was altered")
+    return ChainVerdict(True, checked)

@@ -1,0 +1,118 @@
+"""The one error tree of Lockgate; every layer raises these and only the edges translate them.
+
+    LockgateError
+    ├── NotFoundError           a named object does not exist
+    ├── AlreadyExistsError      a create collided with an existing name
+    ├── InvalidInputError       input breaks a rule; `field` names the part at fault
+    │   └── PayloadTooLargeError    a body or upload exceeds a configured limit
+    ├── ConflictError           a stale write or an illegal state transition
+    ├── PolicyViolationError    a gate denied the action
+    ├── PermissionDeniedError   the actor may not do this
+    ├── SchemaOutdatedError     the metadata schema is behind the code (run `lockgate db upgrade`)
+    └── UserCodeError           user-supplied code failed; the cause is chained
+
+Each class has a stable `code`; no class knows about HTTP.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExistsError",
+    "ConflictError",
+    "InvalidInputError",
+    "LockgateError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PolicyViolationError",
+    "SchemaOutdatedError",
+    "UserCodeError",
+    "error_class_for_code",
+]
+
+
+class LockgateError(Exception):
+    """Base of every error Lockgate raises on purpose."""
+
+    code = "lockgate_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFoundError(LockgateError):
+    """A named object does not exist."""
+
+    code = "not_found"
+
+
+class AlreadyExistsError(LockgateError):
+    """A create collided with an object that already has that name."""
+
+    code = "already_exists"
+
+
+class InvalidInputError(LockgateError):
+    """Input breaks a rule; `field` names the part at fault."""
+
+    code = "invalid_input"
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """A body or an upload is larger than the configured limit."""
+
+    code = "payload_too_large"
+
+
+class ConflictError(LockgateError):
+    """A stale write, or a transition the state machine does not allow."""
+
+    code = "conflict"
+
+
+class PolicyViolationError(LockgateError):
+    """A gate denied the action."""
+
+    code = "policy_violation"
+
+
+class PermissionDeniedError(LockgateError):
+    """The actor may not perform this action."""
+
+    code = "permission_denied"
+
+
+class SchemaOutdatedError(LockgateError):
+    """The metadata schema is behind the code."""
+
+    code = "schema_outdated"
+
+
+class UserCodeError(LockgateError):
+    """User-supplied code (a model, a transform, a plugin) failed; the cause is chained."""
+
+    code = "user_code_error"
+
+
+_BY_CODE: dict[str, type[LockgateError]] = {
+    cls.code: cls
+    for cls in (
+        LockgateError,
+        NotFoundError,
+        AlreadyExistsError,
+        InvalidInputError,
+        PayloadTooLargeError,
+        ConflictError,
+        PolicyViolationError,
+        PermissionDeniedError,
+        SchemaOutdatedError,
+        UserCodeError,
+    )
+}
+
+
+def error_class_for_code(code: str) -> type[LockgateError]:
+    """Map a stable error code back to its class (a fixed registry, never a dynamic import)."""
+    return _BY_CODE.get(code, LockgateError)

@@ -1,0 +1,70 @@
+"""Ids, actors and time: the values every entity is stamped with, injected through protocols."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from typing import NewType, Protocol
+
+__all__ = [
+    "Actor",
+    "Clock",
+    "IdFactory",
+    "SystemClock",
+    "Uuid7Factory",
+    "from_micros",
+    "to_micros",
+]
+
+Actor = NewType("Actor", str)
+"""Who performs an action: a principal name such as `user:alice` or `local:alice`."""
+
+
+class Clock(Protocol):
+    """Tells the current time, always timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdFactory(Protocol):
+    """Makes new, unique, time-ordered ids (32 lowercase hex characters)."""
+
+    def new_id(self) -> str: ...
+
+
+class SystemClock:
+    """The wall clock, truncated to microseconds (the storage resolution)."""
+
+    def now(self) -> datetime:
+        return from_micros(to_micros(datetime.now(UTC)))
+
+
+class Uuid7Factory:
+    """UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits; sorts by creation time."""
+
+    def new_id(self) -> str:
+        millis = time.time_ns() // 1_000_000
+        rand = int.from_bytes(os.urandom(10), "big")
+        value = (millis & ((1 << 48) - 1)) << 80
+        value |= 0x7 << 76  # version 7
+        value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
+        value |= 0b10 << 62  # RFC 9562 variant
+        value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
+        return f"{value:032x}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: the one storage representation of time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: Lockgate stores only timezone-aware UTC times")
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    """The UTC datetime for microseconds since the Unix epoch."""
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)

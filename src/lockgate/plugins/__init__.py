@@ -1,0 +1,3 @@
+"""plugins."""
+
+__all__: list[str] = []

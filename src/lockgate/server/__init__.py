@@ -1,0 +1,3 @@
+"""server."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""server/routes."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""services."""
+
+__all__: list[str] = []

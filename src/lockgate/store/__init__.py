@@ -1,0 +1,3 @@
+"""Storage: the ports (protocols.py) and their adapters (sql/, artifacts/)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""store/artifacts."""
+
+__all__: list[str] = []

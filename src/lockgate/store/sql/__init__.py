@@ -1,0 +1,3 @@
+"""store/sql."""
+
+__all__: list[str] = []
