@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import UTC, datetime
 from typing import NewType, Protocol
@@ -13,6 +14,7 @@ __all__ = [
     "IdFactory",
     "SystemClock",
     "Uuid7Factory",
+    "check_id",
     "from_micros",
     "to_micros",
 ]
@@ -68,3 +70,15 @@ def to_micros(moment: datetime) -> int:
 def from_micros(micros: int) -> datetime:
     """The UTC datetime for microseconds since the Unix epoch."""
     return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+
+
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def check_id(value: str, *, field: str) -> str:
+    """An id as this system issues them: 32 lowercase hex characters."""
+    if not _ID.fullmatch(value):
+        from lockgate.domain.errors import InvalidInputError
+
+        raise InvalidInputError(f"{field} {value!r} is not an id (32 hex characters)", field=field)
+    return value

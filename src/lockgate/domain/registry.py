@@ -55,6 +55,7 @@ class RegisteredModel:
     metadata: dict[str, str]
     created_at: datetime
     created_by: Actor
+    project_name: str = ""
 
     @staticmethod
     def check(name: str, owner: str, description: str, metadata: dict[str, str]) -> None:

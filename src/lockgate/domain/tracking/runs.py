@@ -173,6 +173,7 @@ class RunDetail:
     metrics: dict[str, Metric] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     inputs: tuple[DatasetInput, ...] = ()
+    project_name: str = ""
 
 
 def check_params(params: dict[str, str]) -> None:
