@@ -8,6 +8,8 @@ import time
 from datetime import UTC, datetime
 from typing import NewType, Protocol
 
+from lockgate.domain.errors import InvalidInputError
+
 __all__ = [
     "Actor",
     "Clock",
@@ -78,7 +80,5 @@ _ID = re.compile(r"[0-9a-f]{32}")
 def check_id(value: str, *, field: str) -> str:
     """An id as this system issues them: 32 lowercase hex characters."""
     if not _ID.fullmatch(value):
-        from lockgate.domain.errors import InvalidInputError
-
         raise InvalidInputError(f"{field} {value!r} is not an id (32 hex characters)", field=field)
     return value

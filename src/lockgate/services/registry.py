@@ -1,0 +1,228 @@
+"""Registry use cases: registered models, immutable versions and aliases with history."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from lockgate.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from lockgate.domain.identity import Actor, check_id
+from lockgate.domain.names import check_alias, check_artifact_path, check_name, check_text
+from lockgate.domain.pagination import Page, check_page_size
+from lockgate.domain.registry import (
+    AliasMove,
+    ModelId,
+    ModelRef,
+    ModelVersion,
+    RegisteredModel,
+    Signature,
+    VersionFile,
+    check_metadata,
+)
+from lockgate.domain.tracking import ProjectId, RunId, RunStatus
+from lockgate.services.context import ServiceContext
+from lockgate.store.protocols import UnitOfWork
+
+__all__ = ["RegistryService"]
+
+MAX_VERSION_FILES = 10_000
+
+
+class RegistryService:
+    """Registered models, their versions, and aliases with a queryable history."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    def create_model(
+        self,
+        actor: Actor,
+        project_name: str,
+        name: str,
+        owner: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> RegisteredModel:
+        """Register a model name in a project; owner and description are required."""
+        RegisteredModel.check(name, owner, description, metadata)
+        with self._ctx.uow() as uow:
+            project = uow.projects.get_by_name(project_name)
+            model = RegisteredModel(
+                ModelId(self._ctx.ids.new_id()), project.id, name, owner.strip(), description,
+                dict(metadata), self._ctx.clock.now(), actor, project.name,
+            )
+            uow.models.add_model(model)
+            self._ctx.record(uow, "model.created", actor, ("model", name),
+                             {"project": project.name, "owner": model.owner})
+            uow.commit()
+        return model
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """Raises NotFoundError."""
+        check_name(name, field="name")
+        with self._ctx.uow() as uow:
+            return self._named(uow, uow.models.get_model(name))
+
+    def list_models(
+        self, project_name: str | None, page_size: int, cursor: str | None
+    ) -> Page[RegisteredModel]:
+        """Models ordered by name, of one project or all."""
+        check_page_size(page_size)
+        with self._ctx.uow() as uow:
+            project_id = uow.projects.get_by_name(project_name).id if project_name else None
+            page = uow.models.list_models(project_id, page_size, cursor)
+            return Page([self._named(uow, m) for m in page.items], page.next_cursor)
+
+    def create_version(
+        self,
+        actor: Actor,
+        model_name: str,
+        run_id: str,
+        artifact_path: str,
+        signature: Signature | None,
+        description: str,
+        metadata: dict[str, str],
+    ) -> ModelVersion:
+        """Freeze the files a run logged under `artifact_path` into a new, immutable version.
+
+        The run must belong to the model's project and must not have failed or been killed.
+        Version numbers are allocated atomically, so concurrent registrations never collide.
+        """
+        check_id(run_id, field="run_id")
+        check_artifact_path(artifact_path, field="artifact_path")
+        check_text(description, field="description")
+        check_metadata(metadata)
+        if signature is not None:
+            signature.check()
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(check_name(model_name, field="model"))
+            run = uow.runs.get(RunId(run_id))
+            if run.project_id != model.project_id:
+                raise InvalidInputError(
+                    "the run belongs to another project than the model", field="run_id"
+                )
+            if run.status in {RunStatus.FAILED, RunStatus.KILLED}:
+                raise ConflictError(f"run {run.id} {run.status}; register from a good run")
+            files = self._files_under(uow, run.id, artifact_path)
+            number = uow.models.allocate_version(model.id)
+            version = ModelVersion(
+                model.id, model.name, number, run.id, artifact_path, files, signature,
+                description, dict(metadata), self._ctx.clock.now(), actor,
+            )
+            uow.models.add_version(version)
+            self._ctx.record(
+                uow, "model_version.created", actor, ("model_version", f"{model.name}/{number}"),
+                {"run_id": run.id, "artifact_path": artifact_path,
+                 "files": {f.path: f.digest for f in files}},
+            )
+            uow.commit()
+        return version
+
+    def get_version(self, model_name: str, version: int) -> ModelVersion:
+        """Raises NotFoundError."""
+        with self._ctx.uow() as uow:
+            return uow.models.get_version(check_name(model_name, field="model"), version)
+
+    def list_versions(
+        self, model_name: str, page_size: int, cursor: str | None
+    ) -> Page[ModelVersion]:
+        """Versions of a model, newest first."""
+        check_page_size(page_size)
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(check_name(model_name, field="model"))
+            return uow.models.list_versions(model.name, page_size, cursor)
+
+    def resolve(self, ref: str) -> ModelVersion:
+        """The version a reference names: `churn/3`, `churn@champion` or `churn` (latest)."""
+        parsed = ModelRef.parse(ref)
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(parsed.name)
+            if parsed.version is not None:
+                return uow.models.get_version(model.name, parsed.version)
+            if parsed.alias is not None:
+                number = uow.models.current_alias(model.id, parsed.alias)
+                if number is None:
+                    raise NotFoundError(f"model {model.name} has no alias {parsed.alias!r}")
+                return uow.models.get_version(model.name, number)
+            return uow.models.latest_version(model.name)
+
+    def set_alias(self, actor: Actor, model_name: str, alias: str, version: int) -> AliasMove:
+        """Point an alias at a version, recording the move in the alias history."""
+        check_alias(alias)
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(check_name(model_name, field="model"))
+            uow.models.get_version(model.name, version)  # must exist
+            return self._move(uow, actor, model, alias, version)
+
+    def delete_alias(self, actor: Actor, model_name: str, alias: str) -> AliasMove:
+        """Remove an alias; the removal stays in its history."""
+        check_alias(alias)
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(check_name(model_name, field="model"))
+            if uow.models.current_alias(model.id, alias) is None:
+                raise NotFoundError(f"model {model.name} has no alias {alias!r}")
+            return self._move(uow, actor, model, alias, None)
+
+    def alias_at(self, model_name: str, alias: str, at: datetime) -> ModelVersion:
+        """The version an alias pointed to at a moment; NotFoundError if it pointed nowhere."""
+        check_alias(alias)
+        if at.tzinfo is None:
+            raise InvalidInputError("at must carry a timezone", field="at")
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(check_name(model_name, field="model"))
+            number = uow.models.alias_at(model.id, alias, at)
+            if number is None:
+                raise NotFoundError(
+                    f"alias {alias!r} of model {model.name} pointed to no version at "
+                    f"{at.isoformat()}"
+                )
+            return uow.models.get_version(model.name, number)
+
+    def alias_history(self, model_name: str, alias: str | None) -> list[AliasMove]:
+        """Every move of an alias (or of all aliases), oldest first."""
+        if alias is not None:
+            check_alias(alias)
+        with self._ctx.uow() as uow:
+            model = uow.models.get_model(check_name(model_name, field="model"))
+            return uow.models.alias_history(model.id, alias)
+
+    def _move(
+        self, uow: UnitOfWork, actor: Actor, model: RegisteredModel, alias: str,
+        version: int | None,
+    ) -> AliasMove:
+        previous = uow.models.current_alias(model.id, alias)
+        move = AliasMove(model.name, alias, version, previous, self._ctx.clock.now(), actor)
+        uow.models.move_alias(model.id, move)
+        action = "alias.deleted" if version is None else "alias.moved"
+        self._ctx.record(uow, action, actor, ("model", model.name),
+                         {"alias": alias, "version": version, "previous_version": previous})
+        uow.commit()
+        return move
+
+    @staticmethod
+    def _files_under(uow: UnitOfWork, run_id: RunId, artifact_path: str) -> tuple[VersionFile, ...]:
+        try:
+            below = [uow.artifacts.get_run_artifact(run_id, artifact_path)]
+        except NotFoundError:
+            below = uow.artifacts.list_run_artifacts(run_id, artifact_path)
+        if not below:
+            raise InvalidInputError(
+                f"run {run_id} logged no artifacts under {artifact_path!r}", field="artifact_path"
+            )
+        if len(below) > MAX_VERSION_FILES:
+            raise InvalidInputError(
+                f"a version holds at most {MAX_VERSION_FILES} files", field="artifact_path"
+            )
+        prefix = artifact_path.rstrip("/") + "/"
+        return tuple(
+            VersionFile(a.path.removeprefix(prefix) if a.path != artifact_path
+                        else a.path.rsplit("/", 1)[-1], a.digest, a.size)
+            for a in below
+        )
+
+    @staticmethod
+    def _named(uow: UnitOfWork, model: RegisteredModel) -> RegisteredModel:
+        if model.project_name:
+            return model
+        project = uow.projects.get(ProjectId(model.project_id))
+        return replace(model, project_name=project.name)

@@ -1,0 +1,214 @@
+"""Tracking use cases: projects, runs and what runs record, and run search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from lockgate.domain.errors import InvalidInputError
+from lockgate.domain.identity import Actor, check_id
+from lockgate.domain.names import check_key, check_text
+from lockgate.domain.pagination import Page, check_page_size
+from lockgate.domain.tracking import (
+    DatasetInput,
+    Metric,
+    Project,
+    ProjectId,
+    Run,
+    RunDetail,
+    RunEnvironment,
+    RunId,
+    RunStatus,
+    check_metric,
+    check_params,
+    check_tags,
+    parse_filter,
+    parse_order_by,
+)
+from lockgate.domain.tracking.runs import MAX_METRICS_PER_CALL
+from lockgate.services.context import ServiceContext
+from lockgate.store.protocols import UnitOfWork
+
+__all__ = ["MetricPoint", "TrackingService"]
+
+MAX_HISTORY_PAGE = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """A metric point as a caller sends it; a missing timestamp means "now"."""
+
+    key: str
+    value: float
+    step: int = 0
+    timestamp: datetime | None = None
+
+
+class TrackingService:
+    """Projects, runs, params, metrics, tags, inputs and run search."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self._ctx = context
+
+    def create_project(self, actor: Actor, name: str, description: str = "") -> Project:
+        """Create a project; raises AlreadyExistsError when the name is taken."""
+        Project.check(name, description)
+        project = Project(
+            ProjectId(self._ctx.ids.new_id()), name, description, self._ctx.clock.now(), actor
+        )
+        with self._ctx.uow() as uow:
+            uow.projects.add(project)
+            self._ctx.record(uow, "project.created", actor, ("project", project.id),
+                             {"name": name})
+            uow.commit()
+        return project
+
+    def get_project(self, name: str) -> Project:
+        """Raises NotFoundError."""
+        with self._ctx.uow() as uow:
+            return uow.projects.get_by_name(name)
+
+    def list_projects(self, page_size: int, cursor: str | None) -> Page[Project]:
+        """Projects ordered by name."""
+        check_page_size(page_size)
+        with self._ctx.uow() as uow:
+            return uow.projects.list_page(page_size, cursor)
+
+    def start_run(
+        self,
+        actor: Actor,
+        project_name: str,
+        name: str,
+        tags: dict[str, str],
+        environment: RunEnvironment,
+    ) -> RunDetail:
+        """Start a run in a project, recording the environment it runs on."""
+        check_text(name, field="name", max_length=256)
+        check_tags(tags)
+        environment.check()
+        run_id = RunId(self._ctx.ids.new_id())
+        with self._ctx.uow() as uow:
+            project = uow.projects.get_by_name(project_name)
+            run = Run(run_id, project.id, name or f"run-{run_id[-8:]}", RunStatus.RUNNING,
+                      self._ctx.clock.now(), None, actor, environment)
+            uow.runs.add(run, tags)
+            self._ctx.record(uow, "run.started", actor, ("run", run.id),
+                             {"project": project.name, "name": run.name})
+            uow.commit()
+        return RunDetail(run, tags=dict(tags), project_name=project.name)
+
+    def get_run(self, run_id: str) -> RunDetail:
+        """A run with everything it recorded; raises NotFoundError."""
+        check_id(run_id, field="run_id")
+        with self._ctx.uow() as uow:
+            return self._with_project_name(uow, uow.runs.detail(RunId(run_id)))
+
+    def end_run(self, actor: Actor, run_id: str, status: str) -> RunDetail:
+        """End a running run as finished, failed or killed; ConflictError if it has ended."""
+        try:
+            target = RunStatus(status)
+        except ValueError as exc:
+            raise InvalidInputError(
+                "status must be finished, failed or killed", field="status"
+            ) from exc
+        with self._ctx.uow() as uow:
+            run = self._load(uow, run_id)
+            ended = run.end(target, self._ctx.clock.now())
+            uow.runs.save_status(ended, expected=run.status)
+            self._ctx.record(uow, "run.ended", actor, ("run", run.id), {"status": target.value})
+            uow.commit()
+            return self._with_project_name(uow, uow.runs.detail(run.id))
+
+    def log_params(self, actor: Actor, run_id: str, params: dict[str, str]) -> None:
+        """Record params; a key is write-once (ConflictError on another value)."""
+        check_params(params)
+        with self._ctx.uow() as uow:
+            run = self._load(uow, run_id)
+            run.ensure_accepts_data()
+            uow.runs.add_params(run, params)
+            self._ctx.record(uow, "run.params_logged", actor, ("run", run.id),
+                             {"keys": sorted(params)})
+            uow.commit()
+
+    def log_metrics(self, actor: Actor, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Record 1 to 10,000 metric points in one transaction."""
+        if not 1 <= len(points) <= MAX_METRICS_PER_CALL:
+            raise InvalidInputError(
+                f"send 1 to {MAX_METRICS_PER_CALL} metric points per call", field="metrics"
+            )
+        now = self._ctx.clock.now()
+        metrics = [Metric(p.key, float(p.value), p.step, p.timestamp or now) for p in points]
+        for index, metric in enumerate(metrics):
+            check_metric(metric, index=index)
+        with self._ctx.uow() as uow:
+            run = self._load(uow, run_id)
+            run.ensure_accepts_data()
+            uow.runs.add_metrics(run, metrics)
+            self._ctx.record(uow, "run.metrics_logged", actor, ("run", run.id),
+                             {"points": len(metrics), "keys": sorted({m.key for m in metrics})})
+            uow.commit()
+
+    def set_tags(self, actor: Actor, run_id: str, tags: dict[str, str]) -> None:
+        """Insert or overwrite tags."""
+        if not tags:
+            raise InvalidInputError("at least one tag is needed", field="tags")
+        check_tags(tags)
+        with self._ctx.uow() as uow:
+            run = self._load(uow, run_id)
+            run.ensure_accepts_data()
+            uow.runs.set_tags(run, tags)
+            self._ctx.record(uow, "run.tags_set", actor, ("run", run.id), {"tags": dict(tags)})
+            uow.commit()
+
+    def log_input(self, actor: Actor, run_id: str, dataset: DatasetInput) -> None:
+        """Record a dataset version the run read."""
+        dataset.check()
+        with self._ctx.uow() as uow:
+            run = self._load(uow, run_id)
+            run.ensure_accepts_data()
+            uow.runs.add_input(run, dataset)
+            self._ctx.record(uow, "run.input_logged", actor, ("run", run.id),
+                             {"dataset": dataset.name, "fingerprint": dataset.fingerprint})
+            uow.commit()
+
+    def metric_history(
+        self, run_id: str, key: str, page_size: int, cursor: str | None
+    ) -> Page[Metric]:
+        """Every point of one metric, in step order."""
+        check_key(key, field="key")
+        if not 1 <= page_size <= MAX_HISTORY_PAGE:
+            raise InvalidInputError(f"page_size must be 1 to {MAX_HISTORY_PAGE}",
+                                    field="page_size")
+        with self._ctx.uow() as uow:
+            run = self._load(uow, run_id)
+            return uow.runs.metric_history(run.id, key, page_size, cursor)
+
+    def search_runs(
+        self,
+        project_name: str,
+        filter_text: str,
+        order_by: str | None,
+        page_size: int,
+        cursor: str | None,
+    ) -> Page[RunDetail]:
+        """Runs of a project matching a filter such as `metrics.auc > 0.8`, ordered."""
+        filters = parse_filter(filter_text)
+        order = parse_order_by(order_by)
+        check_page_size(page_size)
+        with self._ctx.uow() as uow:
+            project = uow.projects.get_by_name(project_name)
+            page = uow.runs.search(project.id, filters, order, page_size, cursor)
+        items = [replace(d, project_name=project.name) for d in page.items]
+        return Page(items, page.next_cursor)
+
+    def _load(self, uow: UnitOfWork, run_id: str) -> Run:
+        check_id(run_id, field="run_id")
+        return uow.runs.get(RunId(run_id))
+
+    @staticmethod
+    def _with_project_name(uow: UnitOfWork, detail: RunDetail) -> RunDetail:
+        if detail.project_name:
+            return detail
+        project = uow.projects.get(ProjectId(detail.run.project_id))
+        return replace(detail, project_name=project.name)
