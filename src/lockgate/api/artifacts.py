@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lockgate.api.common import ApiModel, UtcDatetime
+from lockgate.domain.artifacts import RunArtifact
 
 __all__ = ["ArtifactOut"]
 
@@ -15,3 +16,10 @@ class ArtifactOut(ApiModel):
     digest: str
     size: int
     created_at: UtcDatetime
+
+    @classmethod
+    def from_domain(cls, artifact: RunArtifact) -> ArtifactOut:
+        return cls(
+            run_id=artifact.run_id, path=artifact.path, digest=artifact.digest,
+            size=artifact.size, created_at=artifact.created_at,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate.api.common import ApiModel, UtcDatetime
+from lockgate.domain.audit import AuditEvent, ChainVerdict
 
 __all__ = ["AuditEventOut", "ChainVerdictOut"]
 
@@ -21,6 +22,14 @@ class AuditEventOut(ApiModel):
     prev_hash: str
     hash: str
 
+    @classmethod
+    def from_domain(cls, event: AuditEvent) -> AuditEventOut:
+        return cls(
+            seq=event.seq, id=event.id, occurred_at=event.occurred_at, action=event.action,
+            actor=event.actor, subject_type=event.subject_type, subject_id=event.subject_id,
+            details=dict(event.details), prev_hash=event.prev_hash, hash=event.hash,
+        )
+
 
 class ChainVerdictOut(ApiModel):
     """Whether the audit chain is intact; otherwise the first bad event and why."""
@@ -29,3 +38,8 @@ class ChainVerdictOut(ApiModel):
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+
+    @classmethod
+    def from_domain(cls, verdict: ChainVerdict) -> ChainVerdictOut:
+        return cls(ok=verdict.ok, checked=verdict.checked,
+                   first_bad_seq=verdict.first_bad_seq, reason=verdict.reason)

@@ -5,6 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from lockgate.api.common import ApiModel, UtcDatetime
+from lockgate.domain.registry import (
+    AliasMove,
+    ColumnSpec,
+    ModelVersion,
+    RegisteredModel,
+    Signature,
+)
 
 __all__ = [
     "AliasIn",
@@ -39,6 +46,14 @@ class ModelOut(ApiModel):
     created_at: UtcDatetime
     created_by: str
 
+    @classmethod
+    def from_domain(cls, model: RegisteredModel) -> ModelOut:
+        return cls(
+            id=model.id, name=model.name, project=model.project_name, owner=model.owner,
+            description=model.description, metadata=model.metadata,
+            created_at=model.created_at, created_by=model.created_by,
+        )
+
 
 class ColumnSpecIO(ApiModel):
     name: str
@@ -49,6 +64,19 @@ class ColumnSpecIO(ApiModel):
 class SignatureIO(ApiModel):
     inputs: list[ColumnSpecIO]
     outputs: list[ColumnSpecIO]
+
+    def to_domain(self) -> Signature:
+        def specs(columns: list[ColumnSpecIO]) -> tuple[ColumnSpec, ...]:
+            return tuple(ColumnSpec(c.name, c.type, tuple(c.shape)) for c in columns)
+
+        return Signature(specs(self.inputs), specs(self.outputs))
+
+    @classmethod
+    def from_domain(cls, signature: Signature) -> SignatureIO:
+        def specs(columns: tuple[ColumnSpec, ...]) -> list[ColumnSpecIO]:
+            return [ColumnSpecIO(name=c.name, type=c.type, shape=list(c.shape)) for c in columns]
+
+        return cls(inputs=specs(signature.inputs), outputs=specs(signature.outputs))
 
 
 class VersionIn(ApiModel):
@@ -80,6 +108,18 @@ class VersionOut(ApiModel):
     created_at: UtcDatetime
     created_by: str
 
+    @classmethod
+    def from_domain(cls, version: ModelVersion) -> VersionOut:
+        return cls(
+            model=version.model_name, version=version.version, run_id=version.run_id,
+            source_path=version.source_path,
+            files=[VersionFileOut(path=f.path, digest=f.digest, size=f.size) for f in version.files],
+            signature=SignatureIO.from_domain(version.signature) if version.signature else None,
+            description=version.description, metadata=version.metadata,
+            aliases=list(version.aliases), created_at=version.created_at,
+            created_by=version.created_by,
+        )
+
 
 class AliasIn(ApiModel):
     version: int = Field(ge=1)
@@ -92,3 +132,11 @@ class AliasMoveOut(ApiModel):
     previous_version: int | None
     moved_at: UtcDatetime
     moved_by: str
+
+    @classmethod
+    def from_domain(cls, move: AliasMove) -> AliasMoveOut:
+        return cls(
+            model=move.model_name, alias=move.alias, version=move.version,
+            previous_version=move.previous_version, moved_at=move.moved_at,
+            moved_by=move.moved_by,
+        )

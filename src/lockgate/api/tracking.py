@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import Field
 
 from lockgate.api.common import ApiModel, JsonFloat, UtcDatetime
+from lockgate.domain.tracking import DatasetInput, Metric, Project, RunDetail, RunEnvironment
 
 __all__ = [
     "DatasetIn",
@@ -40,6 +43,13 @@ class ProjectOut(ApiModel):
     created_at: UtcDatetime
     created_by: str
 
+    @classmethod
+    def from_domain(cls, project: Project) -> ProjectOut:
+        return cls(
+            id=project.id, name=project.name, description=project.description,
+            created_at=project.created_at, created_by=project.created_by,
+        )
+
 
 class EnvironmentIn(ApiModel):
     """What the run runs on; the SDK captures it at start."""
@@ -49,6 +59,11 @@ class EnvironmentIn(ApiModel):
     python_version: str | None = None
     packages: list[str] = Field(default_factory=list)
     seed: int | None = None
+
+    def to_domain(self) -> RunEnvironment:
+        return RunEnvironment(
+            self.git_sha, self.git_dirty, self.python_version, tuple(self.packages), self.seed
+        )
 
 
 class RunIn(ApiModel):
@@ -95,12 +110,22 @@ class DatasetIn(ApiModel):
     schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
     source: str | None = None
 
+    def to_domain(self) -> DatasetInput:
+        return DatasetInput(
+            self.name, self.fingerprint, self.row_count, tuple(self.schema_.items()), self.source
+        )
+
 
 class MetricOut(ApiModel):
     key: str
     value: JsonFloat
     step: int
     timestamp: UtcDatetime
+
+    @classmethod
+    def from_domain(cls, metric: Metric) -> MetricOut:
+        return cls(key=metric.key, value=metric.value, step=metric.step,
+                   timestamp=metric.timestamp)
 
 
 class MetricHistoryOut(ApiModel):
@@ -111,6 +136,16 @@ class MetricHistoryOut(ApiModel):
     values: list[JsonFloat]
     timestamps: list[UtcDatetime]
     next_page_token: str | None = None
+
+    @classmethod
+    def from_domain(cls, key: str, points: Sequence[Metric], cursor: str | None) -> MetricHistoryOut:
+        return cls(
+            key=key,
+            steps=[p.step for p in points],
+            values=[p.value for p in points],
+            timestamps=[p.timestamp for p in points],
+            next_page_token=cursor,
+        )
 
 
 class EnvironmentOut(ApiModel):
@@ -128,6 +163,14 @@ class DatasetOut(ApiModel):
     schema_: dict[str, str] = Field(alias="schema")
     source: str | None
 
+    @classmethod
+    def from_domain(cls, dataset: DatasetInput) -> DatasetOut:
+        return cls.model_validate({
+            "name": dataset.name, "fingerprint": dataset.fingerprint,
+            "row_count": dataset.row_count, "schema": dict(dataset.schema),
+            "source": dataset.source,
+        })
+
 
 class RunOut(ApiModel):
     id: str
@@ -142,6 +185,22 @@ class RunOut(ApiModel):
     metrics: dict[str, MetricOut]
     tags: dict[str, str]
     inputs: list[DatasetOut]
+
+    @classmethod
+    def from_domain(cls, detail: RunDetail) -> RunOut:
+        run, env = detail.run, detail.run.environment
+        return cls(
+            id=run.id, project=detail.project_name, name=run.name, status=run.status.value,
+            started_at=run.started_at, ended_at=run.ended_at, created_by=run.created_by,
+            environment=EnvironmentOut(
+                git_sha=env.git_sha, git_dirty=env.git_dirty, python_version=env.python_version,
+                packages=list(env.packages), seed=env.seed,
+            ),
+            params=detail.params,
+            metrics={k: MetricOut.from_domain(m) for k, m in detail.metrics.items()},
+            tags=detail.tags,
+            inputs=[DatasetOut.from_domain(d) for d in detail.inputs],
+        )
 
 
 class RunSearchIn(ApiModel):

@@ -1,3 +1,7 @@
-"""server/routes."""
+"""One router per area."""
 
-__all__: list[str] = []
+from lockgate.server.routes import artifacts, audit, health, registry, tracking
+
+ROUTERS = (health.router, tracking.router, registry.router, artifacts.router, audit.router)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,42 @@
+"""The ASGI app factory: one app per Platform, errors as problem+json, edge guards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from lockgate import __version__
+from lockgate.domain.identity import Uuid7Factory
+from lockgate.server.composition import Platform, build_platform
+from lockgate.server.errors import install_error_handlers
+from lockgate.server.guard import EdgeGuard
+from lockgate.server.routes import ROUTERS
+from lockgate.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
+    """Build the app. Raises SchemaOutdatedError when the database is behind the code."""
+    settings = settings or Settings()
+    platform = platform or build_platform(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        platform.close()
+
+    app = FastAPI(
+        title="Lockgate",
+        version=__version__,
+        summary="Governed MLOps: tracking, registry, audit.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(EdgeGuard, ids=Uuid7Factory(), max_body_bytes=settings.max_body_bytes)
+    return app

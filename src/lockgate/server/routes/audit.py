@@ -1,0 +1,33 @@
+"""Routes for the audit log and its verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from lockgate.api.audit import AuditEventOut, ChainVerdictOut
+from lockgate.server.deps import PlatformDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+@router.get("/events")
+def list_events(
+    platform: PlatformDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    subject_type: Annotated[str | None, Query(max_length=64)] = None,
+    subject_id: Annotated[str | None, Query(max_length=256)] = None,
+) -> list[AuditEventOut]:
+    """Events after a sequence number, oldest first."""
+    events = platform.audit.list_events(after_seq, limit, subject_type, subject_id)
+    return [AuditEventOut.from_domain(e) for e in events]
+
+
+@router.post("/verify")
+def verify(platform: PlatformDep) -> ChainVerdictOut:
+    """Recompute the hash chain; name the first bad event."""
+    return ChainVerdictOut.from_domain(platform.audit.verify())

@@ -1,0 +1,23 @@
+"""The health route, for load balancers and start-up checks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from lockgate import __version__
+from lockgate.api.common import ApiModel
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["health"])
+
+
+class HealthOut(ApiModel):
+    status: str
+    version: str
+
+
+@router.get("/health")
+def health() -> HealthOut:
+    """The server is up and its schema is current (it refuses to start otherwise)."""
+    return HealthOut(status="ok", version=__version__)
