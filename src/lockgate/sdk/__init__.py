@@ -1,3 +1,31 @@
-"""sdk."""
+"""The Python SDK: `Client` and one resource class per area, over httpx.
 
-__all__: list[str] = []
+>>> from lockgate.sdk import Client
+>>> client = Client("http://127.0.0.1:8420")  # doctest: +SKIP
+"""
+
+from lockgate.api.registry import ColumnSpecIO, SignatureIO
+from lockgate.sdk.active_run import ActiveRun, fingerprint_file
+from lockgate.sdk.artifacts import Artifacts, DigestMismatchError, TransferProgress
+from lockgate.sdk.audit import Audit
+from lockgate.sdk.client import Client
+from lockgate.sdk.environment import capture_environment
+from lockgate.sdk.registry import Models
+from lockgate.sdk.tracking import MetricPoint, Projects, Runs
+
+__all__ = [
+    "ActiveRun",
+    "Artifacts",
+    "Audit",
+    "Client",
+    "ColumnSpecIO",
+    "DigestMismatchError",
+    "MetricPoint",
+    "Models",
+    "Projects",
+    "Runs",
+    "SignatureIO",
+    "TransferProgress",
+    "capture_environment",
+    "fingerprint_file",
+]

@@ -1,0 +1,229 @@
+"""The run a training script is inside: `with client.start_run(...) as run:` logs to it and ends
+it `finished`, `failed` (an exception) or `killed` (Ctrl-C)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from lockgate.api.artifacts import ArtifactOut
+from lockgate.api.registry import SignatureIO, VersionOut
+from lockgate.api.tracking import DatasetIn, RunOut
+from lockgate.domain.errors import InvalidInputError, LockgateError
+from lockgate.sdk.artifacts import CHUNK_BYTES, Artifacts, ProgressCallback, join_artifact_path
+from lockgate.sdk.registry import Models
+from lockgate.sdk.tracking import MetricPoint, ParamValue, Runs
+
+__all__ = ["ActiveRun", "fingerprint_file"]
+
+
+def fingerprint_file(path: str | os.PathLike[str]) -> str:
+    """The sha256 hex digest of a file, read in chunks."""
+    hasher = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+class ActiveRun:
+    """A started run and the calls that record into it.
+
+    Used as a context manager it ends the run on exit: `finished` when the block completes,
+    `failed` when it raises (the exception propagates) and `killed` on KeyboardInterrupt.
+    Without `with`, call `end()` yourself.
+    """
+
+    def __init__(self, info: RunOut, *, runs: Runs, artifacts: Artifacts, models: Models) -> None:
+        self.info = info
+        self._runs = runs
+        self._artifacts = artifacts
+        self._models = models
+        self._next_step: dict[str, int] = {}
+
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self.info.id
+
+    @property
+    def status(self) -> str:
+        """`running` until the run ends, then its final status."""
+        return self.info.status
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.info.status != "running":
+            return
+        if exc is None:
+            self.end("finished")
+            return
+        status = "failed" if isinstance(exc, Exception) else "killed"
+        try:
+            self.end(status)
+        except LockgateError as end_error:
+            # The user's exception matters more than ours: keep it, note why the run stays open.
+            exc.add_note(f"lockgate: run {self.id} could not be marked {status}: {end_error}")
+
+    def end(self, status: str = "finished") -> RunOut:
+        """End the run as `finished`, `failed` or `killed`."""
+        self.info = self._runs.end(self.id, status)
+        return self.info
+
+    def refresh(self) -> RunOut:
+        """The run as the server has it now (params, latest metrics, tags, inputs)."""
+        self.info = self._runs.get(self.id)
+        return self.info
+
+    def log_param(self, key: str, value: ParamValue) -> None:
+        """Record one param (write-once; values are stored as text)."""
+        self._runs.log_params(self.id, {key: value})
+
+    def log_params(self, params: Mapping[str, ParamValue]) -> None:
+        """Record several params in one request (up to 1,000 per request)."""
+        self._runs.log_params(self.id, params)
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: datetime | None = None
+    ) -> None:
+        """Record one metric point; without `step`, the key's next step (0, 1, 2, ...)."""
+        self.log_metrics([MetricPoint(key, value, step, timestamp)])
+
+    def log_metrics(
+        self,
+        metrics: Mapping[str, float] | Iterable[MetricPoint],
+        step: int | None = None,
+    ) -> None:
+        """Record many metric points, batched 10,000 to a request.
+
+        Args:
+            metrics: `{key: value}` (all at `step`), or `MetricPoint`s, each with its own step.
+            step: The step for a mapping, or for points without one; otherwise each key's
+                next step.
+        """
+        points: Iterable[MetricPoint]
+        if isinstance(metrics, Mapping):
+            points = (MetricPoint(key, value) for key, value in metrics.items())
+        else:
+            points = metrics
+        self._runs.log_metrics(self.id, (self._stepped(point, step) for point in points))
+
+    def _stepped(self, point: MetricPoint, default_step: int | None) -> MetricPoint:
+        step = point.step if point.step is not None else default_step
+        if step is None:
+            step = self._next_step.get(point.key, 0)
+        self._next_step[point.key] = max(self._next_step.get(point.key, 0), step + 1)
+        return MetricPoint(point.key, float(point.value), step, point.timestamp)
+
+    def set_tag(self, key: str, value: str) -> None:
+        """Set one tag (tags may be overwritten)."""
+        self._runs.set_tags(self.id, {key: value})
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        """Set several tags in one request."""
+        self._runs.set_tags(self.id, tags)
+
+    def log_input(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        schema: Mapping[str, str] | None = None,
+        row_count: int | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Record a dataset version the run read.
+
+        Args:
+            name: The dataset's name, e.g. `customers-train`.
+            fingerprint: A content fingerprint such as a sha256 hex digest.
+            schema: Column name to type.
+            row_count: Number of rows.
+            source: Where it came from (a URI).
+        """
+        dataset = DatasetIn.model_validate(
+            {
+                "name": name,
+                "fingerprint": fingerprint,
+                "schema": dict(schema or {}),
+                "row_count": row_count,
+                "source": source,
+            }
+        )
+        self._runs.log_input(self.id, dataset)
+
+    def log_input_file(
+        self,
+        name: str,
+        local_path: str | os.PathLike[str],
+        *,
+        schema: Mapping[str, str] | None = None,
+        row_count: int | None = None,
+    ) -> str:
+        """Record a local data file as an input, fingerprinted by its sha256; returns the
+        fingerprint."""
+        path = Path(local_path)
+        if not path.is_file():
+            raise InvalidInputError(f"{path} is not a file", field="local_path")
+        fingerprint = fingerprint_file(path)
+        self.log_input(
+            name,
+            fingerprint=fingerprint,
+            schema=schema,
+            row_count=row_count,
+            source=path.resolve().as_uri(),
+        )
+        return fingerprint
+
+    def log_artifact(
+        self,
+        local_path: str | os.PathLike[str],
+        artifact_path: str | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> ArtifactOut:
+        """Upload a file into the directory `artifact_path` of the run (its root by default),
+        keeping the file's name."""
+        target = join_artifact_path(artifact_path, Path(local_path).name)
+        return self._artifacts.upload(self.id, local_path, target, progress=progress)
+
+    def log_artifacts(
+        self,
+        local_dir: str | os.PathLike[str],
+        artifact_path: str | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[ArtifactOut]:
+        """Upload every file below a directory into `artifact_path`, keeping relative paths."""
+        return self._artifacts.upload_dir(self.id, local_dir, artifact_path, progress=progress)
+
+    def register_model(
+        self,
+        name: str,
+        artifact_path: str,
+        signature: SignatureIO | None = None,
+        *,
+        description: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> VersionOut:
+        """Create a version of the registered model `name` from this run's files under
+        `artifact_path` (the model must exist: see `client.models.create`)."""
+        return self._models.create_version(
+            name,
+            run_id=self.id,
+            artifact_path=artifact_path,
+            signature=signature,
+            description=description,
+            metadata=metadata,
+        )
