@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from lockgate.server.app import create_app
+from lockgate.server.inprocess import InProcessTransport
 from lockgate.settings import Settings
 
 
@@ -25,25 +26,26 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def api(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+def api(settings: Settings) -> Iterator[httpx.Client]:
+    transport = InProcessTransport(create_app(settings))
+    with httpx.Client(transport=transport, base_url="http://lockgate.test") as client:
         yield client
 
 
 @pytest.fixture
-def project(api: TestClient) -> str:
+def project(api: httpx.Client) -> str:
     response = api.post("/api/v1/projects", json={"name": "churn", "description": "demo"})
     assert response.status_code == 201, response.text
     return "churn"
 
 
 @pytest.fixture
-def run_id(api: TestClient, project: str) -> str:
+def run_id(api: httpx.Client, project: str) -> str:
     response = api.post(f"/api/v1/projects/{project}/runs", json={"name": "baseline"})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
-def audit_count(api: TestClient) -> int:
+def audit_count(api: httpx.Client) -> int:
     """How many audit events exist (the verify endpoint counts them)."""
     return int(api.post("/api/v1/audit/verify").json()["checked"])

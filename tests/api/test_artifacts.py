@@ -6,13 +6,13 @@ import hashlib
 import os
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from lockgate.settings import Settings
 
 
-def test_upload_then_download_round_trips_bytes(api: TestClient, run_id: str) -> None:
+def test_upload_then_download_round_trips_bytes(api: httpx.Client, run_id: str) -> None:
     payload = os.urandom(300_000)
     put = api.put(f"/api/v1/runs/{run_id}/artifacts/model/weights.bin", content=payload)
     assert put.status_code == 201, put.text
@@ -24,7 +24,7 @@ def test_upload_then_download_round_trips_bytes(api: TestClient, run_id: str) ->
     assert [a["path"] for a in listed] == ["model/weights.bin"]
 
 
-def test_paths_are_write_once(api: TestClient, run_id: str) -> None:
+def test_paths_are_write_once(api: httpx.Client, run_id: str) -> None:
     url = f"/api/v1/runs/{run_id}/artifacts/a.txt"
     assert api.put(url, content=b"one").status_code == 201
     assert api.put(url, content=b"one").status_code == 200
@@ -33,7 +33,7 @@ def test_paths_are_write_once(api: TestClient, run_id: str) -> None:
 
 
 def test_upload_over_the_limit_is_refused_and_leaves_nothing(
-    api: TestClient, run_id: str, settings: Settings, tmp_path: Path
+    api: httpx.Client, run_id: str, settings: Settings, tmp_path: Path
 ) -> None:
     too_big = b"x" * (settings.max_upload_bytes + 1)
     response = api.put(f"/api/v1/runs/{run_id}/artifacts/big.bin", content=too_big)
@@ -61,7 +61,7 @@ def test_upload_over_the_limit_is_refused_and_leaves_nothing(
     ],
 )
 def test_traversal_payloads_are_refused(
-    api: TestClient, run_id: str, tmp_path: Path, path: str
+    api: httpx.Client, run_id: str, tmp_path: Path, path: str
 ) -> None:
     canary = tmp_path / "escape.txt"
     canary.write_text("canary")
@@ -73,7 +73,7 @@ def test_traversal_payloads_are_refused(
 
 
 def test_upload_to_an_ended_run_is_refused_before_storing(
-    api: TestClient, run_id: str, tmp_path: Path
+    api: httpx.Client, run_id: str, tmp_path: Path
 ) -> None:
     api.post(f"/api/v1/runs/{run_id}/end", json={"status": "finished"})
     response = api.put(f"/api/v1/runs/{run_id}/artifacts/late.txt", content=b"late")

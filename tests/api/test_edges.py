@@ -4,44 +4,48 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from lockgate.domain.errors import SchemaOutdatedError
 from lockgate.server.app import create_app
 from lockgate.settings import Settings
 
 
-def test_json_routes_refuse_other_media_types(api: TestClient) -> None:
-    response = api.post("/api/v1/projects", content=b"name=x",
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+def test_json_routes_refuse_other_media_types(api: httpx.Client) -> None:
+    response = api.post(
+        "/api/v1/projects",
+        content=b"name=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
     assert api.get("/api/v1/projects").json()["items"] == []
 
 
-def test_oversized_json_body_is_refused(api: TestClient, settings: Settings) -> None:
+def test_oversized_json_body_is_refused(api: httpx.Client, settings: Settings) -> None:
     description = "x" * (settings.max_body_bytes + 10)
     response = api.post("/api/v1/projects", json={"name": "big", "description": description})
     assert response.status_code == 413
     assert api.get("/api/v1/projects").json()["items"] == []
 
 
-def test_malformed_json_is_an_invalid_input(api: TestClient) -> None:
-    response = api.post("/api/v1/projects", content=b"{not json",
-                        headers={"content-type": "application/json"})
+def test_malformed_json_is_an_invalid_input(api: httpx.Client) -> None:
+    response = api.post(
+        "/api/v1/projects", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_input"
 
 
-def test_unknown_route_is_a_problem(api: TestClient) -> None:
+def test_unknown_route_is_a_problem(api: httpx.Client) -> None:
     response = api.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert response.json()["request_id"]
 
 
-def test_page_size_is_bounded(api: TestClient) -> None:
+def test_page_size_is_bounded(api: httpx.Client) -> None:
     response = api.get("/api/v1/projects", params={"page_size": 5000})
     assert response.status_code == 422
     assert response.json()["field"] == "page_size"
@@ -50,7 +54,7 @@ def test_page_size_is_bounded(api: TestClient) -> None:
     assert forged.json()["field"] == "page_token"
 
 
-def test_openapi_lists_the_v1_routes(api: TestClient) -> None:
+def test_openapi_lists_the_v1_routes(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
     assert "/api/v1/projects/{project}/runs/search" in paths
     assert "/api/v1/models/{name}/aliases/{alias}" in paths

@@ -20,6 +20,9 @@ class ArtifactOut(ApiModel):
     @classmethod
     def from_domain(cls, artifact: RunArtifact) -> ArtifactOut:
         return cls(
-            run_id=artifact.run_id, path=artifact.path, digest=artifact.digest,
-            size=artifact.size, created_at=artifact.created_at,
+            run_id=artifact.run_id,
+            path=artifact.path,
+            digest=artifact.digest,
+            size=artifact.size,
+            created_at=artifact.created_at,
         )

@@ -25,9 +25,16 @@ class AuditEventOut(ApiModel):
     @classmethod
     def from_domain(cls, event: AuditEvent) -> AuditEventOut:
         return cls(
-            seq=event.seq, id=event.id, occurred_at=event.occurred_at, action=event.action,
-            actor=event.actor, subject_type=event.subject_type, subject_id=event.subject_id,
-            details=dict(event.details), prev_hash=event.prev_hash, hash=event.hash,
+            seq=event.seq,
+            id=event.id,
+            occurred_at=event.occurred_at,
+            action=event.action,
+            actor=event.actor,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            details=dict(event.details),
+            prev_hash=event.prev_hash,
+            hash=event.hash,
         )
 
 
@@ -41,5 +48,9 @@ class ChainVerdictOut(ApiModel):
 
     @classmethod
     def from_domain(cls, verdict: ChainVerdict) -> ChainVerdictOut:
-        return cls(ok=verdict.ok, checked=verdict.checked,
-                   first_bad_seq=verdict.first_bad_seq, reason=verdict.reason)
+        return cls(
+            ok=verdict.ok,
+            checked=verdict.checked,
+            first_bad_seq=verdict.first_bad_seq,
+            reason=verdict.reason,
+        )

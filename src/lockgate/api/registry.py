@@ -49,9 +49,14 @@ class ModelOut(ApiModel):
     @classmethod
     def from_domain(cls, model: RegisteredModel) -> ModelOut:
         return cls(
-            id=model.id, name=model.name, project=model.project_name, owner=model.owner,
-            description=model.description, metadata=model.metadata,
-            created_at=model.created_at, created_by=model.created_by,
+            id=model.id,
+            name=model.name,
+            project=model.project_name,
+            owner=model.owner,
+            description=model.description,
+            metadata=model.metadata,
+            created_at=model.created_at,
+            created_by=model.created_by,
         )
 
 
@@ -111,12 +116,18 @@ class VersionOut(ApiModel):
     @classmethod
     def from_domain(cls, version: ModelVersion) -> VersionOut:
         return cls(
-            model=version.model_name, version=version.version, run_id=version.run_id,
+            model=version.model_name,
+            version=version.version,
+            run_id=version.run_id,
             source_path=version.source_path,
-            files=[VersionFileOut(path=f.path, digest=f.digest, size=f.size) for f in version.files],
+            files=[
+                VersionFileOut(path=f.path, digest=f.digest, size=f.size) for f in version.files
+            ],
             signature=SignatureIO.from_domain(version.signature) if version.signature else None,
-            description=version.description, metadata=version.metadata,
-            aliases=list(version.aliases), created_at=version.created_at,
+            description=version.description,
+            metadata=version.metadata,
+            aliases=list(version.aliases),
+            created_at=version.created_at,
             created_by=version.created_by,
         )
 
@@ -136,7 +147,10 @@ class AliasMoveOut(ApiModel):
     @classmethod
     def from_domain(cls, move: AliasMove) -> AliasMoveOut:
         return cls(
-            model=move.model_name, alias=move.alias, version=move.version,
-            previous_version=move.previous_version, moved_at=move.moved_at,
+            model=move.model_name,
+            alias=move.alias,
+            version=move.version,
+            previous_version=move.previous_version,
+            moved_at=move.moved_at,
             moved_by=move.moved_by,
         )

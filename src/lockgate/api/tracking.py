@@ -46,8 +46,11 @@ class ProjectOut(ApiModel):
     @classmethod
     def from_domain(cls, project: Project) -> ProjectOut:
         return cls(
-            id=project.id, name=project.name, description=project.description,
-            created_at=project.created_at, created_by=project.created_by,
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            created_at=project.created_at,
+            created_by=project.created_by,
         )
 
 
@@ -124,8 +127,7 @@ class MetricOut(ApiModel):
 
     @classmethod
     def from_domain(cls, metric: Metric) -> MetricOut:
-        return cls(key=metric.key, value=metric.value, step=metric.step,
-                   timestamp=metric.timestamp)
+        return cls(key=metric.key, value=metric.value, step=metric.step, timestamp=metric.timestamp)
 
 
 class MetricHistoryOut(ApiModel):
@@ -138,7 +140,9 @@ class MetricHistoryOut(ApiModel):
     next_page_token: str | None = None
 
     @classmethod
-    def from_domain(cls, key: str, points: Sequence[Metric], cursor: str | None) -> MetricHistoryOut:
+    def from_domain(
+        cls, key: str, points: Sequence[Metric], cursor: str | None
+    ) -> MetricHistoryOut:
         return cls(
             key=key,
             steps=[p.step for p in points],
@@ -165,11 +169,15 @@ class DatasetOut(ApiModel):
 
     @classmethod
     def from_domain(cls, dataset: DatasetInput) -> DatasetOut:
-        return cls.model_validate({
-            "name": dataset.name, "fingerprint": dataset.fingerprint,
-            "row_count": dataset.row_count, "schema": dict(dataset.schema),
-            "source": dataset.source,
-        })
+        return cls.model_validate(
+            {
+                "name": dataset.name,
+                "fingerprint": dataset.fingerprint,
+                "row_count": dataset.row_count,
+                "schema": dict(dataset.schema),
+                "source": dataset.source,
+            }
+        )
 
 
 class RunOut(ApiModel):
@@ -190,11 +198,19 @@ class RunOut(ApiModel):
     def from_domain(cls, detail: RunDetail) -> RunOut:
         run, env = detail.run, detail.run.environment
         return cls(
-            id=run.id, project=detail.project_name, name=run.name, status=run.status.value,
-            started_at=run.started_at, ended_at=run.ended_at, created_by=run.created_by,
+            id=run.id,
+            project=detail.project_name,
+            name=run.name,
+            status=run.status.value,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+            created_by=run.created_by,
             environment=EnvironmentOut(
-                git_sha=env.git_sha, git_dirty=env.git_dirty, python_version=env.python_version,
-                packages=list(env.packages), seed=env.seed,
+                git_sha=env.git_sha,
+                git_dirty=env.git_dirty,
+                python_version=env.python_version,
+                packages=list(env.packages),
+                seed=env.seed,
             ),
             params=detail.params,
             metrics={k: MetricOut.from_domain(m) for k, m in detail.metrics.items()},

@@ -83,7 +83,9 @@ class ChainVerdict:
 
 def canonical_details(details: Mapping[str, JsonValue]) -> str:
     """Details as canonical JSON (sorted keys, no spaces): the stored and hashed form."""
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def compute_hash(
@@ -100,8 +102,17 @@ def compute_hash(
 ) -> str:
     """The sha256 over an event's fields and its predecessor's hash."""
     body = json.dumps(
-        [seq, event_id, to_micros(occurred_at), action, actor, subject_type, subject_id,
-         details_json, prev_hash],
+        [
+            seq,
+            event_id,
+            to_micros(occurred_at),
+            action,
+            actor,
+            subject_type,
+            subject_id,
+            details_json,
+            prev_hash,
+        ],
         separators=(",", ":"),
         ensure_ascii=False,
     )
@@ -123,8 +134,16 @@ def seal(draft: AuditDraft, *, head: ChainHead, event_id: str, at: datetime) -> 
         prev_hash=head.hash,
     )
     return AuditEvent(
-        seq, event_id, at, draft.action, draft.actor, draft.subject_type, draft.subject_id,
-        draft.details, head.hash, digest,
+        seq,
+        event_id,
+        at,
+        draft.action,
+        draft.actor,
+        draft.subject_type,
+        draft.subject_id,
+        draft.details,
+        head.hash,
+        digest,
     )
 
 
@@ -151,28 +170,49 @@ def verify_chain(events: Iterable[StoredEvent], head: ChainHead) -> ChainVerdict
     checked = 0
     for event in events:
         if event.seq != expected_seq:
-            return ChainVerdict(False, checked, min(event.seq, expected_seq),
-                                f"sequence jumps from {expected_seq - 1} to {event.seq}: "
-                                "events were deleted or inserted")
+            return ChainVerdict(
+                False,
+                checked,
+                min(event.seq, expected_seq),
+                f"sequence jumps from {expected_seq - 1} to {event.seq}: "
+                "events were deleted or inserted",
+            )
         if event.prev_hash != expected_prev:
-            return ChainVerdict(False, checked, event.seq,
-                                "prev_hash does not match the previous event: the chain was "
-                                "reordered or an event was replaced")
+            return ChainVerdict(
+                False,
+                checked,
+                event.seq,
+                "prev_hash does not match the previous event: the chain was "
+                "reordered or an event was replaced",
+            )
         recomputed = compute_hash(
-            seq=event.seq, event_id=event.id, occurred_at=event.occurred_at,
-            action=event.action, actor=event.actor, subject_type=event.subject_type,
-            subject_id=event.subject_id, details_json=event.details_json,
+            seq=event.seq,
+            event_id=event.id,
+            occurred_at=event.occurred_at,
+            action=event.action,
+            actor=event.actor,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            details_json=event.details_json,
             prev_hash=event.prev_hash,
         )
         if recomputed != event.hash:
-            return ChainVerdict(False, checked, event.seq,
-                                "hash does not match the event's content: the event was edited")
+            return ChainVerdict(
+                False,
+                checked,
+                event.seq,
+                "hash does not match the event's content: the event was edited",
+            )
         checked += 1
         expected_prev = event.hash
         expected_seq += 1
     if head.seq != checked or head.hash != expected_prev:
-        return ChainVerdict(False, checked, checked + 1 if head.seq > checked else head.seq,
-                            f"the chain head says {head.seq} events ending in {head.hash[:12]}, "
-                            f"but {checked} events end in {expected_prev[:12]}: the newest "
-                            "events were deleted or the head was altered")
+        return ChainVerdict(
+            False,
+            checked,
+            checked + 1 if head.seq > checked else head.seq,
+            f"the chain head says {head.seq} events ending in {head.hash[:12]}, "
+            f"but {checked} events end in {expected_prev[:12]}: the newest "
+            "events were deleted or the head was altered",
+        )
     return ChainVerdict(True, checked)

@@ -28,8 +28,21 @@ ModelId = NewType("ModelId", str)
 
 TENSOR_TYPES = frozenset(
     {
-        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-        "float16", "float32", "float64", "string", "bytes", "datetime",
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "string",
+        "bytes",
+        "datetime",
     }
 )
 
@@ -103,7 +116,9 @@ class Signature:
         for label, columns in (("inputs", self.inputs), ("outputs", self.outputs)):
             names = [c.name for c in columns]
             if len(set(names)) != len(names):
-                raise InvalidInputError(f"signature {label} repeat a name", field=f"signature.{label}")
+                raise InvalidInputError(
+                    f"signature {label} repeat a name", field=f"signature.{label}"
+                )
             for index, column in enumerate(columns):
                 column.check(f"signature.{label}[{index}]")
 

@@ -27,7 +27,6 @@ STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,
     "policy_violation": 403,
     "permission_denied": 403,
-    "unauthenticated": 401,
     "method_not_allowed": 405,
     "unsupported_media_type": 415,
     "schema_outdated": 503,
@@ -36,8 +35,12 @@ STATUS_BY_CODE: dict[str, int] = {
     "internal_error": 500,
 }
 
-_CODE_BY_HTTP_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                        415: "unsupported_media_type"}
+_CODE_BY_HTTP_STATUS = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def request_id_of(request: Request) -> str | None:
@@ -56,11 +59,17 @@ def problem_response(
     """A problem+json response for a stable error code."""
     status = STATUS_BY_CODE.get(code, 400)
     problem = Problem(
-        title=HTTPStatus(status).phrase, status=status, detail=detail, code=code, field=field,
-        request_id=request_id_of(request), errors=errors,
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        code=code,
+        field=field,
+        request_id=request_id_of(request),
+        errors=errors,
     )
     return JSONResponse(
-        problem.model_dump(exclude_none=True), status_code=status,
+        problem.model_dump(exclude_none=True),
+        status_code=status,
         media_type="application/problem+json",
     )
 
@@ -83,7 +92,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     return problem_response(
-        request, "invalid_input", f"{first['field']}: {first['message']}", field=first["field"],
+        request,
+        "invalid_input",
+        f"{first['field']}: {first['message']}",
+        field=first["field"],
         errors=errors,
     )
 

@@ -81,11 +81,24 @@ class EdgeGuard:
 
 
 async def _reject(send: Send, request_id: str, status: int, code: str, detail: str) -> None:
-    body = json.dumps({
-        "type": "about:blank", "title": HTTPStatus(status).phrase, "status": status,
-        "detail": detail, "code": code, "request_id": request_id,
-    }).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "request_id": request_id,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -27,8 +27,9 @@ class InProcessTransport(httpx.BaseTransport):
 
     def __init__(self, app: FastAPI) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="lockgate-inprocess")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="lockgate-inprocess"
+        )
         self._thread.start()
         self._inner = httpx.ASGITransport(app=app)
         self._app = app

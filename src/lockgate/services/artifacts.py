@@ -49,8 +49,13 @@ class ArtifactService:
             run.ensure_accepts_data()
             created = uow.artifacts.add_run_artifact(artifact)
             if created:
-                self._ctx.record(uow, "artifact.uploaded", actor, ("run", run.id),
-                                 {"path": path, "digest": blob.digest, "size": blob.size})
+                self._ctx.record(
+                    uow,
+                    "artifact.uploaded",
+                    actor,
+                    ("run", run.id),
+                    {"path": path, "digest": blob.digest, "size": blob.size},
+                )
                 uow.commit()
             else:
                 artifact = uow.artifacts.get_run_artifact(run.id, path)

@@ -30,8 +30,10 @@ class AuditService:
         if not 1 <= limit <= MAX_EVENTS_PAGE:
             raise InvalidInputError(f"limit must be 1 to {MAX_EVENTS_PAGE}", field="limit")
         if (subject_type is None) != (subject_id is None):
-            raise InvalidInputError("give subject_type and subject_id together",
-                                    field="subject_id" if subject_id is None else "subject_type")
+            raise InvalidInputError(
+                "give subject_type and subject_id together",
+                field="subject_id" if subject_id is None else "subject_type",
+            )
         with self._ctx.uow() as uow:
             return uow.audit.list_events(after_seq, limit, subject_type, subject_id)
 

@@ -48,12 +48,24 @@ class RegistryService:
         with self._ctx.uow() as uow:
             project = uow.projects.get_by_name(project_name)
             model = RegisteredModel(
-                ModelId(self._ctx.ids.new_id()), project.id, name, owner.strip(), description,
-                dict(metadata), self._ctx.clock.now(), actor, project.name,
+                ModelId(self._ctx.ids.new_id()),
+                project.id,
+                name,
+                owner.strip(),
+                description,
+                dict(metadata),
+                self._ctx.clock.now(),
+                actor,
+                project.name,
             )
             uow.models.add_model(model)
-            self._ctx.record(uow, "model.created", actor, ("model", name),
-                             {"project": project.name, "owner": model.owner})
+            self._ctx.record(
+                uow,
+                "model.created",
+                actor,
+                ("model", name),
+                {"project": project.name, "owner": model.owner},
+            )
             uow.commit()
         return model
 
@@ -106,14 +118,29 @@ class RegistryService:
             files = self._files_under(uow, run.id, artifact_path)
             number = uow.models.allocate_version(model.id)
             version = ModelVersion(
-                model.id, model.name, number, run.id, artifact_path, files, signature,
-                description, dict(metadata), self._ctx.clock.now(), actor,
+                model.id,
+                model.name,
+                number,
+                run.id,
+                artifact_path,
+                files,
+                signature,
+                description,
+                dict(metadata),
+                self._ctx.clock.now(),
+                actor,
             )
             uow.models.add_version(version)
             self._ctx.record(
-                uow, "model_version.created", actor, ("model_version", f"{model.name}/{number}"),
-                {"run_id": run.id, "artifact_path": artifact_path,
-                 "files": {f.path: f.digest for f in files}},
+                uow,
+                "model_version.created",
+                actor,
+                ("model_version", f"{model.name}/{number}"),
+                {
+                    "run_id": run.id,
+                    "artifact_path": artifact_path,
+                    "files": {f.path: f.digest for f in files},
+                },
             )
             uow.commit()
         return version
@@ -187,15 +214,24 @@ class RegistryService:
             return uow.models.alias_history(model.id, alias)
 
     def _move(
-        self, uow: UnitOfWork, actor: Actor, model: RegisteredModel, alias: str,
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        model: RegisteredModel,
+        alias: str,
         version: int | None,
     ) -> AliasMove:
         previous = uow.models.current_alias(model.id, alias)
         move = AliasMove(model.name, alias, version, previous, self._ctx.clock.now(), actor)
         uow.models.move_alias(model.id, move)
         action = "alias.deleted" if version is None else "alias.moved"
-        self._ctx.record(uow, action, actor, ("model", model.name),
-                         {"alias": alias, "version": version, "previous_version": previous})
+        self._ctx.record(
+            uow,
+            action,
+            actor,
+            ("model", model.name),
+            {"alias": alias, "version": version, "previous_version": previous},
+        )
         uow.commit()
         return move
 
@@ -215,8 +251,13 @@ class RegistryService:
             )
         prefix = artifact_path.rstrip("/") + "/"
         return tuple(
-            VersionFile(a.path.removeprefix(prefix) if a.path != artifact_path
-                        else a.path.rsplit("/", 1)[-1], a.digest, a.size)
+            VersionFile(
+                a.path.removeprefix(prefix)
+                if a.path != artifact_path
+                else a.path.rsplit("/", 1)[-1],
+                a.digest,
+                a.size,
+            )
             for a in below
         )
 

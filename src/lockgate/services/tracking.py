@@ -59,8 +59,7 @@ class TrackingService:
         )
         with self._ctx.uow() as uow:
             uow.projects.add(project)
-            self._ctx.record(uow, "project.created", actor, ("project", project.id),
-                             {"name": name})
+            self._ctx.record(uow, "project.created", actor, ("project", project.id), {"name": name})
             uow.commit()
         return project
 
@@ -90,11 +89,24 @@ class TrackingService:
         run_id = RunId(self._ctx.ids.new_id())
         with self._ctx.uow() as uow:
             project = uow.projects.get_by_name(project_name)
-            run = Run(run_id, project.id, name or f"run-{run_id[-8:]}", RunStatus.RUNNING,
-                      self._ctx.clock.now(), None, actor, environment)
+            run = Run(
+                run_id,
+                project.id,
+                name or f"run-{run_id[-8:]}",
+                RunStatus.RUNNING,
+                self._ctx.clock.now(),
+                None,
+                actor,
+                environment,
+            )
             uow.runs.add(run, tags)
-            self._ctx.record(uow, "run.started", actor, ("run", run.id),
-                             {"project": project.name, "name": run.name})
+            self._ctx.record(
+                uow,
+                "run.started",
+                actor,
+                ("run", run.id),
+                {"project": project.name, "name": run.name},
+            )
             uow.commit()
         return RunDetail(run, tags=dict(tags), project_name=project.name)
 
@@ -127,8 +139,9 @@ class TrackingService:
             run = self._load(uow, run_id)
             run.ensure_accepts_data()
             uow.runs.add_params(run, params)
-            self._ctx.record(uow, "run.params_logged", actor, ("run", run.id),
-                             {"keys": sorted(params)})
+            self._ctx.record(
+                uow, "run.params_logged", actor, ("run", run.id), {"keys": sorted(params)}
+            )
             uow.commit()
 
     def log_metrics(self, actor: Actor, run_id: str, points: Sequence[MetricPoint]) -> None:
@@ -145,8 +158,13 @@ class TrackingService:
             run = self._load(uow, run_id)
             run.ensure_accepts_data()
             uow.runs.add_metrics(run, metrics)
-            self._ctx.record(uow, "run.metrics_logged", actor, ("run", run.id),
-                             {"points": len(metrics), "keys": sorted({m.key for m in metrics})})
+            self._ctx.record(
+                uow,
+                "run.metrics_logged",
+                actor,
+                ("run", run.id),
+                {"points": len(metrics), "keys": sorted({m.key for m in metrics})},
+            )
             uow.commit()
 
     def set_tags(self, actor: Actor, run_id: str, tags: dict[str, str]) -> None:
@@ -168,8 +186,13 @@ class TrackingService:
             run = self._load(uow, run_id)
             run.ensure_accepts_data()
             uow.runs.add_input(run, dataset)
-            self._ctx.record(uow, "run.input_logged", actor, ("run", run.id),
-                             {"dataset": dataset.name, "fingerprint": dataset.fingerprint})
+            self._ctx.record(
+                uow,
+                "run.input_logged",
+                actor,
+                ("run", run.id),
+                {"dataset": dataset.name, "fingerprint": dataset.fingerprint},
+            )
             uow.commit()
 
     def metric_history(
@@ -178,8 +201,7 @@ class TrackingService:
         """Every point of one metric, in step order."""
         check_key(key, field="key")
         if not 1 <= page_size <= MAX_HISTORY_PAGE:
-            raise InvalidInputError(f"page_size must be 1 to {MAX_HISTORY_PAGE}",
-                                    field="page_size")
+            raise InvalidInputError(f"page_size must be 1 to {MAX_HISTORY_PAGE}", field="page_size")
         with self._ctx.uow() as uow:
             run = self._load(uow, run_id)
             return uow.runs.metric_history(run.id, key, page_size, cursor)

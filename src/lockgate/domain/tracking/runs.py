@@ -89,7 +89,9 @@ class RunEnvironment:
         if self.git_sha is not None and not (
             7 <= len(self.git_sha) <= 64 and all(c in "0123456789abcdef" for c in self.git_sha)
         ):
-            raise InvalidInputError("git_sha must be 7-64 lowercase hex", field="environment.git_sha")
+            raise InvalidInputError(
+                "git_sha must be 7-64 lowercase hex", field="environment.git_sha"
+            )
         if len(self.packages) > 5000:
             raise InvalidInputError("at most 5000 packages", field="environment.packages")
         for package in self.packages:
@@ -116,7 +118,13 @@ class Run:
                 f"run {self.id} is {self.status}; it cannot become {status}", field="status"
             )
         return Run(
-            self.id, self.project_id, self.name, status, self.started_at, at, self.created_by,
+            self.id,
+            self.project_id,
+            self.name,
+            status,
+            self.started_at,
+            at,
+            self.created_by,
             self.environment,
         )
 
@@ -200,6 +208,8 @@ def check_metric(metric: Metric, *, index: int) -> None:
     """A metric point: valid key, step >= 0 and within 64 bits; the value may be NaN/inf."""
     check_key(metric.key, field=f"metrics[{index}].key")
     if not 0 <= metric.step < 2**63:
-        raise InvalidInputError("step must be between 0 and 2**63-1", field=f"metrics[{index}].step")
+        raise InvalidInputError(
+            "step must be between 0 and 2**63-1", field=f"metrics[{index}].step"
+        )
     if not isinstance(metric.value, float):
         raise InvalidInputError("value must be a number", field=f"metrics[{index}].value")

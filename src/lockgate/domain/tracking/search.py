@@ -48,7 +48,9 @@ class Operator(StrEnum):
 
 
 ATTRIBUTES = ("status", "name", "created_by", "started_at")
-_NUMERIC_OPS = frozenset({Operator.EQ, Operator.NE, Operator.LT, Operator.LE, Operator.GT, Operator.GE})
+_NUMERIC_OPS = frozenset(
+    {Operator.EQ, Operator.NE, Operator.LT, Operator.LE, Operator.GT, Operator.GE}
+)
 _STRING_OPS = frozenset({Operator.EQ, Operator.NE, Operator.LIKE, Operator.ILIKE})
 
 
@@ -94,7 +96,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
             raise InvalidInputError(
-                f"cannot read the filter at character {position}: {text[position:position + 20]!r}",
+                f"cannot read the filter at character {position}: {text[position : position + 20]!r}",
                 field="filter",
             )
         kind = match.lastgroup

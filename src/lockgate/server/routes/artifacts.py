@@ -38,7 +38,11 @@ def _pull(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
 )
 async def upload_artifact(
-    run_id: str, path: str, request: Request, response: Response, platform: PlatformDep,
+    run_id: str,
+    path: str,
+    request: Request,
+    response: Response,
+    platform: PlatformDep,
     actor: ActorDep,
 ) -> ArtifactOut:
     """Store the request body as a run file (raw bytes, streamed)."""
@@ -52,7 +56,8 @@ async def upload_artifact(
 
 @router.get("")
 def list_artifacts(
-    run_id: str, platform: PlatformDep,
+    run_id: str,
+    platform: PlatformDep,
     prefix: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> list[ArtifactOut]:
     """A run's files, optionally below a directory."""

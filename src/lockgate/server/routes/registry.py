@@ -34,8 +34,9 @@ def list_models(
 ) -> PageOut[ModelOut]:
     """List models by name, of one project or all."""
     page = platform.registry.list_models(project, page_size, page_token)
-    return PageOut(items=[ModelOut.from_domain(m) for m in page.items],
-                   next_page_token=page.next_cursor)
+    return PageOut(
+        items=[ModelOut.from_domain(m) for m in page.items], next_page_token=page.next_cursor
+    )
 
 
 @router.get("/{name}")
@@ -45,11 +46,18 @@ def get_model(name: str, platform: PlatformDep) -> ModelOut:
 
 
 @router.post("/{name}/versions", status_code=201)
-def create_version(name: str, body: VersionIn, platform: PlatformDep, actor: ActorDep) -> VersionOut:
+def create_version(
+    name: str, body: VersionIn, platform: PlatformDep, actor: ActorDep
+) -> VersionOut:
     """Create an immutable version from a run's artifacts."""
     version = platform.registry.create_version(
-        actor, name, body.run_id, body.artifact_path,
-        body.signature.to_domain() if body.signature else None, body.description, body.metadata,
+        actor,
+        name,
+        body.run_id,
+        body.artifact_path,
+        body.signature.to_domain() if body.signature else None,
+        body.description,
+        body.metadata,
     )
     return VersionOut.from_domain(version)
 
@@ -60,8 +68,9 @@ def list_versions(
 ) -> PageOut[VersionOut]:
     """Versions of a model, newest first."""
     page = platform.registry.list_versions(name, page_size, page_token)
-    return PageOut(items=[VersionOut.from_domain(v) for v in page.items],
-                   next_page_token=page.next_cursor)
+    return PageOut(
+        items=[VersionOut.from_domain(v) for v in page.items], next_page_token=page.next_cursor
+    )
 
 
 @router.get("/{name}/versions/{version}")

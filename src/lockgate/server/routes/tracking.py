@@ -41,8 +41,9 @@ def list_projects(
 ) -> PageOut[ProjectOut]:
     """List projects by name."""
     page = platform.tracking.list_projects(page_size, page_token)
-    return PageOut(items=[ProjectOut.from_domain(p) for p in page.items],
-                   next_page_token=page.next_cursor)
+    return PageOut(
+        items=[ProjectOut.from_domain(p) for p in page.items], next_page_token=page.next_cursor
+    )
 
 
 @router.get("/projects/{project}")
@@ -66,8 +67,9 @@ def search_runs(project: str, body: RunSearchIn, platform: PlatformDep) -> PageO
     page = platform.tracking.search_runs(
         project, body.filter, body.order_by, body.page_size, body.page_token
     )
-    return PageOut(items=[RunOut.from_domain(d) for d in page.items],
-                   next_page_token=page.next_cursor)
+    return PageOut(
+        items=[RunOut.from_domain(d) for d in page.items], next_page_token=page.next_cursor
+    )
 
 
 @router.get("/runs/{run_id}")
