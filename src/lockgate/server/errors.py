@@ -80,15 +80,15 @@ def _field_of(location: tuple[Any, ...]) -> str:
 
 
 async def _on_lockgate_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, LockgateError)
-    return problem_response(request, exc.code, exc.message, field=exc.field)
+    error = exc if isinstance(exc, LockgateError) else LockgateError(str(exc))
+    return problem_response(request, error.code, error.message, field=error.field)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    details = exc.errors() if isinstance(exc, RequestValidationError) else []
     errors = [
         {"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-        for e in exc.errors()
+        for e in details
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     return problem_response(
@@ -101,9 +101,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = _CODE_BY_HTTP_STATUS.get(exc.status_code, "lockgate_error")
-    return problem_response(request, code, str(exc.detail))
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 400
+    code = _CODE_BY_HTTP_STATUS.get(status, "lockgate_error")
+    return problem_response(request, code, str(getattr(exc, "detail", exc)))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -52,7 +52,8 @@ class InProcessTransport(httpx.BaseTransport):
         async def send() -> tuple[int, httpx.Headers, bytes]:
             response = await self._inner.handle_async_request(inner_request)
             stream = response.stream
-            assert isinstance(stream, httpx.AsyncByteStream)
+            if not isinstance(stream, httpx.AsyncByteStream):
+                raise TypeError("the ASGI transport returned a sync stream")
             content = b"".join([chunk async for chunk in _chunks(stream)])
             return response.status_code, response.headers, content
 

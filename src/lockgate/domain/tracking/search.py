@@ -99,8 +99,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
                 f"cannot read the filter at character {position}: {text[position : position + 20]!r}",
                 field="filter",
             )
-        kind = match.lastgroup
-        assert kind is not None  # every alternative is a named group
+        kind = match.lastgroup or ""  # every alternative is a named group
         tokens.append((kind, match.group(kind)))
         position = match.end()
     return tokens
