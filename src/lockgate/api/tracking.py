@@ -11,12 +11,12 @@ from lockgate.domain.tracking import DatasetInput, Metric, Project, RunDetail, R
 
 __all__ = [
     "DatasetIn",
-    "EnvironmentIn",
-    "MetricIn",
-    "MetricHistoryOut",
-    "MetricOut",
     "DatasetOut",
+    "EnvironmentIn",
     "EnvironmentOut",
+    "MetricHistoryOut",
+    "MetricIn",
+    "MetricOut",
     "MetricsIn",
     "ParamsIn",
     "ProjectIn",

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 JsonValue: TypeAlias = (
-    str | int | float | bool | None | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
+    str | int | float | bool | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
 )
 
 GENESIS_HASH = "0" * 64

@@ -150,12 +150,7 @@ def _parse_clause(clause: list[tuple[str, str]]) -> Comparison:
     if field_kind != "field":
         raise InvalidInputError(f"expected a field, found {field_text!r}", field="filter")
     kind, key = _parse_field(field_text, field="filter")
-    if op_kind == "field" and op_text.lower() in {"like", "ilike"}:
-        op = Operator(op_text.lower())
-    elif op_kind == "op":
-        op = Operator(op_text)
-    else:
-        raise InvalidInputError(f"expected an operator, found {op_text!r}", field="filter")
+    op = _parse_operator(op_kind, op_text)
     if kind is FieldKind.METRIC:
         if op not in _NUMERIC_OPS or literal_kind != "number":
             raise InvalidInputError(
@@ -170,14 +165,27 @@ def _parse_clause(clause: list[tuple[str, str]]) -> Comparison:
     if literal_kind != "string":
         raise InvalidInputError(f"{kind}.{key} needs a quoted string", field="filter")
     value = _unquote(literal)
-    if kind is FieldKind.ATTRIBUTE and key == "status" and op in {Operator.EQ, Operator.NE}:
+    if kind is FieldKind.ATTRIBUTE:
+        _check_attribute(key, op, value)
+    return Comparison(kind, key, op, value)
+
+
+def _parse_operator(kind: str, text: str) -> Operator:
+    if kind == "field" and text.lower() in {"like", "ilike"}:
+        return Operator(text.lower())
+    if kind == "op":
+        return Operator(text)
+    raise InvalidInputError(f"expected an operator, found {text!r}", field="filter")
+
+
+def _check_attribute(key: str, op: Operator, value: str) -> None:
+    if key == "status" and op in {Operator.EQ, Operator.NE}:
         try:
             RunStatus(value)
         except ValueError as exc:
             raise InvalidInputError(f"unknown status {value!r}", field="filter") from exc
-    if kind is FieldKind.ATTRIBUTE and key == "started_at":
+    if key == "started_at":
         raise InvalidInputError("started_at is for ordering only", field="filter")
-    return Comparison(kind, key, op, value)
 
 
 def parse_order_by(text: str | None) -> OrderBy:
