@@ -36,8 +36,11 @@ def _execute(engine: sa.Engine, sql: str, **params: object) -> None:
 
 
 def test_an_edited_event_is_named(platform: Platform, chained: sa.Engine) -> None:
-    _execute(chained, "UPDATE audit_events SET details = :d WHERE seq = 3",
-             d='{"keys":["lr","momentum"]}')
+    _execute(
+        chained,
+        "UPDATE audit_events SET details = :d WHERE seq = 3",
+        d='{"keys":["lr","momentum"]}',
+    )
     verdict = platform.audit.verify()
     assert not verdict.ok
     assert verdict.first_bad_seq == 3
@@ -68,27 +71,42 @@ def test_deleting_the_newest_event_is_caught_by_the_head(
 def test_an_inserted_event_is_named(platform: Platform, chained: sa.Engine) -> None:
     # Make room at seq 3 and forge an event there whose own hash is correct.
     with chained.begin() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT seq, hash FROM audit_events ORDER BY seq DESC")).all()
+        rows = connection.execute(
+            sa.text("SELECT seq, hash FROM audit_events ORDER BY seq DESC")
+        ).all()
         for seq, _ in rows:
             if seq >= 3:
-                connection.execute(sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
-                                   {"n": seq + 100, "o": seq})
+                connection.execute(
+                    sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
+                    {"n": seq + 100, "o": seq},
+                )
         for seq, _ in rows:
             if seq >= 3:
-                connection.execute(sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
-                                   {"n": seq + 1, "o": seq + 100})
+                connection.execute(
+                    sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
+                    {"n": seq + 1, "o": seq + 100},
+                )
         prev = dict(rows)[2]
         at = 1_700_000_000_000_000
-        forged = compute_hash(seq=3, event_id="f" * 32, occurred_at=from_micros(at),
-                              action="run.params_logged", actor="user:mallory",
-                              subject_type="run", subject_id="x", details_json="{}",
-                              prev_hash=prev)
-        connection.execute(sa.text(
-            "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
-            "subject_id, details, prev_hash, hash) VALUES (3, :id, :at, 'run.params_logged', "
-            "'user:mallory', 'run', 'x', '{}', :prev, :hash)"),
-            {"id": "f" * 32, "at": at, "prev": prev, "hash": forged})
+        forged = compute_hash(
+            seq=3,
+            event_id="f" * 32,
+            occurred_at=from_micros(at),
+            action="run.params_logged",
+            actor="user:mallory",
+            subject_type="run",
+            subject_id="x",
+            details_json="{}",
+            prev_hash=prev,
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
+                "subject_id, details, prev_hash, hash) VALUES (3, :id, :at, 'run.params_logged', "
+                "'user:mallory', 'run', 'x', '{}', :prev, :hash)"
+            ),
+            {"id": "f" * 32, "at": at, "prev": prev, "hash": forged},
+        )
     verdict = platform.audit.verify()
     assert not verdict.ok
     assert verdict.first_bad_seq == 4
@@ -100,14 +118,25 @@ def test_an_event_appended_behind_the_heads_back_is_caught(
     with chained.begin() as connection:
         prev = connection.execute(sa.text("SELECT hash FROM audit_events WHERE seq = 5")).scalar()
         at = 1_800_000_000_000_000
-        forged = compute_hash(seq=6, event_id="e" * 32, occurred_at=from_micros(at),
-                              action="model.created", actor="user:mallory", subject_type="model",
-                              subject_id="x", details_json="{}", prev_hash=str(prev))
-        connection.execute(sa.text(
-            "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
-            "subject_id, details, prev_hash, hash) VALUES (6, :id, :at, 'model.created', "
-            "'user:mallory', 'model', 'x', '{}', :prev, :hash)"),
-            {"id": "e" * 32, "at": at, "prev": prev, "hash": forged})
+        forged = compute_hash(
+            seq=6,
+            event_id="e" * 32,
+            occurred_at=from_micros(at),
+            action="model.created",
+            actor="user:mallory",
+            subject_type="model",
+            subject_id="x",
+            details_json="{}",
+            prev_hash=str(prev),
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
+                "subject_id, details, prev_hash, hash) VALUES (6, :id, :at, 'model.created', "
+                "'user:mallory', 'model', 'x', '{}', :prev, :hash)"
+            ),
+            {"id": "e" * 32, "at": at, "prev": prev, "hash": forged},
+        )
     verdict = platform.audit.verify()
     assert not verdict.ok
     assert verdict.first_bad_seq == 6
