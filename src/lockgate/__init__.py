@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = ["Client", "__version__", "embedded_client"]
 
-__version__ = "0.1.0"
+from lockgate.version import __version__
 
 if TYPE_CHECKING:
     from lockgate.sdk import Client

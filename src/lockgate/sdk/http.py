@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from lockgate import __version__
+from lockgate.version import __version__
 from lockgate.api import API_VERSION, PageOut, Problem
 from lockgate.domain.errors import LockgateError, error_class_for_code
 

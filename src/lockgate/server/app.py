@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from lockgate import __version__
+from lockgate.version import __version__
 from lockgate.domain.identity import Uuid7Factory
 from lockgate.server.composition import Platform, build_platform
 from lockgate.server.errors import install_error_handlers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lockgate import __version__
+from lockgate.version import __version__
 from lockgate.api.common import ApiModel
 
 __all__ = ["router"]
