@@ -72,6 +72,7 @@ class Client:
         tags: Mapping[str, str] | None = None,
         seed: int | None = None,
         capture_environment: bool = True,
+        environment: EnvironmentIn | None = None,
         create_project: bool = False,
     ) -> ActiveRun:
         """Start a run and return it; use it as a context manager to end it on exit.
@@ -83,6 +84,8 @@ class Client:
             seed: The random seed the code uses, kept with the environment.
             capture_environment: Record git sha and dirty flag, Python version and the
                 installed packages.
+            environment: An environment captured elsewhere (e.g. by a job launcher), used
+                as given instead of capturing this process's.
             create_project: Create the project first if it does not exist.
 
         Raises:
@@ -91,8 +94,12 @@ class Client:
         if create_project and not self.projects.exists(project):
             with suppress(AlreadyExistsError):  # another process created it meanwhile
                 self.projects.create(project)
-        environment = environment_of_this_process(seed) if capture_environment else None
-        environment = environment or EnvironmentIn(seed=seed)
+        if environment is None:
+            environment = (
+                environment_of_this_process(seed)
+                if capture_environment
+                else EnvironmentIn(seed=seed)
+            )
         info = self.runs.create(project, name=name or "", tags=tags, environment=environment)
         return ActiveRun(info, runs=self.runs, artifacts=self.artifacts, models=self.models)
 

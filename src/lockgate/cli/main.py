@@ -1,0 +1,62 @@
+"""The `lockgate` command: one group per area, and the one place where a Lockgate error becomes
+a one-line red message and exit code 1 (usage errors exit 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from lockgate.cli.artifacts import artifacts
+from lockgate.cli.audit import audit
+from lockgate.cli.context import CliState, settings_options
+from lockgate.cli.demo import demo
+from lockgate.cli.registry import models
+from lockgate.cli.server import db, server
+from lockgate.cli.tracking import projects, runs
+from lockgate.domain.errors import LockgateError
+from lockgate.version import __version__
+
+__all__ = ["CommandFailedError", "cli", "main"]
+
+
+class CommandFailedError(click.ClickException):
+    """A LockgateError on its way out of the CLI: printed as one red line, exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, error: LockgateError) -> None:
+        field = f" (field: {error.field})" if error.field else ""
+        super().__init__(f"{error.message}{field}")
+        self.error = error
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"error: {self.message}", fg="red", err=True)
+
+
+class LockgateGroup(click.Group):
+    """The root group: turns any LockgateError a command raises into a CommandFailedError."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LockgateError as error:
+            raise CommandFailedError(error) from error
+
+
+@click.group(cls=LockgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lockgate")
+@settings_options
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Lockgate: track runs, register models and audit every change."""
+    ctx.ensure_object(CliState)
+
+
+for command in (projects, runs, models, artifacts, audit, server, db, demo):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """The console script `lockgate`."""
+    cli.main(prog_name="lockgate")
