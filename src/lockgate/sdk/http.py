@@ -12,9 +12,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from lockgate.version import __version__
 from lockgate.api import API_VERSION, PageOut, Problem
 from lockgate.domain.errors import LockgateError, error_class_for_code
+from lockgate.version import __version__
 
 __all__ = ["DEFAULT_URL", "HttpSession", "paginate", "raise_for_problem", "segment"]
 
