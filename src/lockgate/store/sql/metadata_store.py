@@ -1,0 +1,45 @@
+"""SqlMetadataStore: the facade the composition root builds from a metadata URL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lockgate.domain.identity import IdFactory
+from lockgate.store.sql.engine import create_engine_for
+from lockgate.store.sql.schema import check_schema_current
+from lockgate.store.sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["SqlMetadataStore"]
+
+
+class SqlMetadataStore:
+    """One engine and the units of work over it.
+
+    Build it with `from_url`, call `check_schema_current()` before serving, hand
+    `unit_of_work` to the services as their factory, and `dispose()` at shutdown.
+
+    Args:
+        engine: the engine from `create_engine_for`.
+        ids: makes ids the store mints itself; UUIDv7 by default.
+    """
+
+    def __init__(self, engine: sa.Engine, ids: IdFactory | None = None) -> None:
+        self.engine = engine
+        self._ids = ids
+
+    @classmethod
+    def from_url(cls, url: str, ids: IdFactory | None = None) -> SqlMetadataStore:
+        """A store over a new engine for `sqlite:///PATH` or `postgresql://...`."""
+        return cls(create_engine_for(url), ids)
+
+    def check_schema_current(self) -> None:
+        """Raise SchemaOutdatedError unless the schema is at head (run `lockgate db upgrade`)."""
+        check_schema_current(self.engine)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A new unit of work (enter it with `with`)."""
+        return SqlUnitOfWork(self.engine, self._ids)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

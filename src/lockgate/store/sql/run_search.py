@@ -1,0 +1,224 @@
+"""Run search: filters as EXISTS over indexed tables, ordering, and keyset pagination.
+
+Ordering by a metric or a param runs in two phases so that both can walk an index and stop
+early: first the runs that have a value, in value order (then run id); then the runs without
+one (a missing key, or a NaN metric), in run id order. The cursor says which phase it is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from lockgate.domain.errors import InvalidInputError
+from lockgate.domain.pagination import decode_cursor, encode_cursor
+from lockgate.domain.tracking import Comparison, FieldKind, Operator, OrderBy, ProjectId, Run
+from lockgate.store.sql.run_details import run_from_row
+from lockgate.store.sql.tables import (
+    VALUE_INDEX_PREFIX,
+    latest_metrics,
+    params,
+    runs,
+    tags,
+    value_prefix,
+)
+
+__all__ = ["search_runs"]
+
+_CURSOR_FIELD = "page_token"
+_KEY_TABLES = {FieldKind.METRIC: latest_metrics, FieldKind.PARAM: params, FieldKind.TAG: tags}
+_ATTRIBUTE_COLUMNS = {
+    "status": runs.c.status,
+    "name": runs.c.name,
+    "created_by": runs.c.created_by,
+    "started_at": runs.c.started_at,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    """Where the previous page ended: in the null phase or not, the sort value, the run id."""
+
+    is_null: bool
+    value: str | int | float | None
+    run_id: str
+
+
+def search_runs(
+    connection: sa.Connection,
+    project_id: ProjectId,
+    filters: Sequence[Comparison],
+    order: OrderBy,
+    page_size: int,
+    cursor: str | None,
+) -> tuple[list[Run], str | None]:
+    """One page of the project's runs that match every filter, and the next page's cursor."""
+    conditions = [runs.c.project_id == project_id]
+    conditions += [_condition(comparison, project_id) for comparison in filters]
+    after = _decode(cursor, order)
+    if order.kind is FieldKind.ATTRIBUTE:
+        rows = _attribute_page(connection, conditions, order, page_size, after)
+    else:
+        rows = _keyed_page(connection, project_id, conditions, order, page_size, after)
+    page = rows[:page_size]
+    if len(rows) <= page_size:
+        return [run for run, _ in page], None
+    last_run, last_value = page[-1]
+    if not isinstance(last_value, str | int | float | None):
+        raise TypeError(f"unexpected sort value {last_value!r}")
+    next_cursor = _encode(order, _Cursor(last_value is None, last_value, last_run.id))
+    return [run for run, _ in page], next_cursor
+
+
+def _condition(comparison: Comparison, project_id: ProjectId) -> sa.ColumnElement[bool]:
+    if comparison.kind is FieldKind.ATTRIBUTE:
+        return _compare(_ATTRIBUTE_COLUMNS[comparison.key], comparison)
+    # An alias per clause: two clauses on one table (or the sort join) must not correlate.
+    table = _KEY_TABLES[comparison.kind].alias()
+    condition = sa.exists().where(
+        table.c.project_id == project_id,
+        table.c.key == comparison.key,
+        table.c.run_id == runs.c.id,
+        _compare(table.c.value, comparison),
+    )
+    return condition.correlate(runs)
+
+
+def _compare(column: sa.ColumnElement[object], comparison: Comparison) -> sa.ColumnElement[bool]:
+    op, value = comparison.op, comparison.value
+    if op is Operator.LIKE:
+        return column.like(value, escape="\\")
+    if op is Operator.ILIKE:
+        return sa.func.lower(column).like(sa.func.lower(value), escape="\\")
+    if comparison.kind is FieldKind.METRIC and op is Operator.NE:
+        # NaN is stored as NULL, and NaN differs from every number.
+        return sa.or_(column.is_(None), column != value)
+    if comparison.kind in {FieldKind.PARAM, FieldKind.TAG} and op is Operator.EQ:
+        # The indexed prefix first, so the expression index narrows the search.
+        return sa.and_(value_prefix(column) == str(value)[:VALUE_INDEX_PREFIX], column == value)
+    comparators = {
+        Operator.EQ: column.__eq__,
+        Operator.NE: column.__ne__,
+        Operator.LT: column.__lt__,
+        Operator.LE: column.__le__,
+        Operator.GT: column.__gt__,
+        Operator.GE: column.__ge__,
+    }
+    return comparators[op](value)
+
+
+def _direction(
+    descending: bool, *columns: sa.ColumnElement[object]
+) -> list[sa.ColumnElement[object]]:
+    return [column.desc() if descending else column.asc() for column in columns]
+
+
+def _beyond(
+    descending: bool, columns: Sequence[sa.ColumnElement[object]], values: Sequence[object]
+) -> sa.ColumnElement[bool]:
+    """Rows after `values` in the sort order (a row-value comparison both dialects index)."""
+    left, right = sa.tuple_(*columns), sa.tuple_(*values)
+    return left < right if descending else left > right
+
+
+def _attribute_page(
+    connection: sa.Connection,
+    conditions: list[sa.ColumnElement[bool]],
+    order: OrderBy,
+    page_size: int,
+    after: _Cursor | None,
+) -> list[tuple[Run, object]]:
+    column = _ATTRIBUTE_COLUMNS[order.key]
+    query = sa.select(runs).where(*conditions)
+    if after is not None:
+        query = query.where(
+            _beyond(order.descending, (column, runs.c.id), (after.value, after.run_id))
+        )
+    query = query.order_by(*_direction(order.descending, column, runs.c.id)).limit(page_size + 1)
+    return [(run_from_row(row), row[column.name]) for row in connection.execute(query).mappings()]
+
+
+def _keyed_page(
+    connection: sa.Connection,
+    project_id: ProjectId,
+    conditions: list[sa.ColumnElement[bool]],
+    order: OrderBy,
+    page_size: int,
+    after: _Cursor | None,
+) -> list[tuple[Run, object]]:
+    table = _KEY_TABLES[order.kind].alias("sort_table")
+    has_value = sa.and_(
+        table.c.project_id == project_id,
+        table.c.key == order.key,
+        table.c.run_id == runs.c.id,
+        table.c.value.is_not(None),
+    )
+    found: list[tuple[Run, object]] = []
+    if after is None or not after.is_null:
+        sort_columns = _sort_columns(table)
+        query = sa.select(runs, table.c.value.label("sort_value")).join(table, has_value)
+        query = query.where(*conditions)
+        if after is not None:
+            values = [*_sort_values(table, after.value), after.run_id]
+            query = query.where(_beyond(order.descending, (*sort_columns, table.c.run_id), values))
+        query = query.order_by(*_direction(order.descending, *sort_columns, table.c.run_id))
+        found = [
+            (run_from_row(row), row["sort_value"])
+            for row in connection.execute(query.limit(page_size + 1)).mappings()
+        ]
+        if len(found) > page_size:
+            return found
+    without = sa.select(runs).where(*conditions, ~sa.exists().where(has_value).correlate(runs))
+    if after is not None and after.is_null:
+        without = without.where(_beyond(order.descending, (runs.c.id,), (after.run_id,)))
+    without = without.order_by(*_direction(order.descending, runs.c.id))
+    without = without.limit(page_size + 1 - len(found))
+    found += [(run_from_row(row), None) for row in connection.execute(without).mappings()]
+    return found
+
+
+def _sort_columns(table: sa.FromClause) -> tuple[sa.ColumnElement[Any], ...]:
+    if _is_params(table):
+        # Same order as the value alone, but the leading prefix can come from the index.
+        return (value_prefix(table.c.value), table.c.value)
+    return (table.c.value,)
+
+
+def _sort_values(table: sa.FromClause, value: object) -> list[object]:
+    if _is_params(table):
+        return [str(value)[:VALUE_INDEX_PREFIX], value]
+    return [value]
+
+
+def _is_params(table: sa.FromClause) -> bool:
+    return isinstance(table, sa.Alias) and table.element is params
+
+
+def _signature(order: OrderBy) -> str:
+    return f"{order.kind.value}:{order.key}:{'desc' if order.descending else 'asc'}"
+
+
+def _encode(order: OrderBy, cursor: _Cursor) -> str:
+    return encode_cursor([_signature(order), cursor.is_null, cursor.value, cursor.run_id])
+
+
+def _decode(cursor: str | None, order: OrderBy) -> _Cursor | None:
+    if cursor is None:
+        return None
+    signature, is_null, value, run_id = decode_cursor(cursor, arity=4, field=_CURSOR_FIELD)
+    expected: tuple[type, ...] = (str,)
+    if order.kind is FieldKind.METRIC or order.key == "started_at":
+        expected = (int, float)
+    fits = (
+        signature == _signature(order)
+        and isinstance(is_null, bool)
+        and isinstance(run_id, str)
+        and (value is None if is_null else isinstance(value, expected))
+        and not isinstance(value, bool)
+    )
+    if not fits:
+        raise InvalidInputError(f"{_CURSOR_FIELD} does not fit this query", field=_CURSOR_FIELD)
+    return _Cursor(bool(is_null), None if isinstance(value, bool) else value, str(run_id))

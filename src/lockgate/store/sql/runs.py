@@ -1,0 +1,244 @@
+"""SqlRunRepository: runs and what they record (params, metrics, tags, inputs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from lockgate.domain.errors import ConflictError, NotFoundError
+from lockgate.domain.identity import IdFactory, Uuid7Factory
+from lockgate.domain.pagination import Page, decode_cursor, encode_cursor
+from lockgate.domain.tracking import (
+    Comparison,
+    DatasetInput,
+    Metric,
+    OrderBy,
+    ProjectId,
+    Run,
+    RunDetail,
+    RunId,
+    RunStatus,
+)
+from lockgate.store.sql.codec import (
+    decode_float,
+    dialect_insert,
+    encode_float,
+    from_micros,
+    maybe_micros,
+    to_micros,
+    translate_integrity,
+)
+from lockgate.store.sql.run_details import environment_json, load_details, run_from_row, schema_json
+from lockgate.store.sql.run_search import search_runs
+from lockgate.store.sql.tables import datasets, latest_metrics, run_inputs, runs
+from lockgate.store.sql.tables import metrics as metrics_table
+from lockgate.store.sql.tables import params as params_table
+from lockgate.store.sql.tables import tags as tags_table
+
+__all__ = ["SqlRunRepository"]
+
+
+class SqlRunRepository:
+    """Runs in `runs`, with `params`, `metrics`, `latest_metrics`, `tags` and `run_inputs`.
+
+    Args:
+        connection: the unit of work's connection, inside its transaction.
+        ids: makes ids for dataset versions seen for the first time.
+    """
+
+    def __init__(self, connection: sa.Connection, ids: IdFactory | None = None) -> None:
+        self._connection = connection
+        self._ids = ids or Uuid7Factory()
+
+    def add(self, run: Run, tags: dict[str, str]) -> None:
+        row = {
+            "id": run.id,
+            "project_id": run.project_id,
+            "name": run.name,
+            "status": run.status.value,
+            "started_at": to_micros(run.started_at),
+            "ended_at": maybe_micros(run.ended_at),
+            "created_by": run.created_by,
+            "environment": environment_json(run.environment),
+        }
+        with translate_integrity(
+            self._connection,
+            duplicate=f"run {run.id} already exists",
+            missing=f"project {run.project_id} does not exist",
+        ):
+            self._connection.execute(runs.insert(), row)
+        if tags:
+            self.set_tags(run, tags)
+
+    def get(self, run_id: RunId) -> Run:
+        row = (
+            self._connection.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+        )
+        if row is None:
+            raise NotFoundError(f"run {run_id} does not exist")
+        return run_from_row(row)
+
+    def save_status(self, run: Run, *, expected: RunStatus) -> None:
+        result = self._connection.execute(
+            runs.update()
+            .where(runs.c.id == run.id, runs.c.status == expected.value)
+            .values(status=run.status.value, ended_at=maybe_micros(run.ended_at))
+        )
+        if result.rowcount == 0:
+            current = self.get(run.id)  # NotFoundError when the run is gone
+            raise ConflictError(
+                f"run {run.id} is {current.status}, not {expected}: another writer changed it",
+                field="status",
+            )
+
+    def add_params(self, run: Run, params: dict[str, str]) -> None:
+        if not params:
+            return
+        rows = [
+            {"run_id": run.id, "key": key, "value": value, "project_id": run.project_id}
+            for key, value in params.items()
+        ]
+        insert = dialect_insert(self._connection, params_table).on_conflict_do_nothing(
+            index_elements=[params_table.c.run_id, params_table.c.key]
+        )
+        self._connection.execute(insert, rows)
+        stored = self._connection.execute(
+            sa.select(params_table.c.key, params_table.c.value).where(
+                params_table.c.run_id == run.id, params_table.c.key.in_(list(params))
+            )
+        )
+        for key, value in stored:
+            if params[key] != value:
+                raise ConflictError(
+                    f"param {key!r} of run {run.id} is already {value!r}; params are write-once",
+                    field=f"params.{key}",
+                )
+
+    def add_metrics(self, run: Run, metrics: Sequence[Metric]) -> None:
+        if not metrics:
+            return
+        self._connection.execute(metrics_table.insert(), [_metric_row(run, m) for m in metrics])
+        # One upsert row per key: later points win ties, as in the history order (step,
+        # timestamp, insertion).
+        latest: dict[str, Metric] = {}
+        for metric in metrics:
+            current = latest.get(metric.key)
+            if current is None or (metric.step, metric.timestamp) >= (
+                current.step,
+                current.timestamp,
+            ):
+                latest[metric.key] = metric
+        insert = dialect_insert(self._connection, latest_metrics)
+        excluded = insert.excluded
+        newer = sa.or_(
+            excluded.step > latest_metrics.c.step,
+            sa.and_(
+                excluded.step == latest_metrics.c.step,
+                excluded.timestamp >= latest_metrics.c.timestamp,
+            ),
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
+            set_={"value": excluded.value, "step": excluded.step, "timestamp": excluded.timestamp},
+            where=newer,
+        )
+        self._connection.execute(
+            upsert,
+            [{**_metric_row(run, m), "project_id": run.project_id} for m in latest.values()],
+        )
+
+    def set_tags(self, run: Run, tags: dict[str, str]) -> None:
+        if not tags:
+            return
+        insert = dialect_insert(self._connection, tags_table)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[tags_table.c.run_id, tags_table.c.key],
+            set_={"value": insert.excluded.value},
+        )
+        self._connection.execute(
+            upsert,
+            [
+                {"run_id": run.id, "key": key, "value": value, "project_id": run.project_id}
+                for key, value in tags.items()
+            ],
+        )
+
+    def add_input(self, run: Run, dataset: DatasetInput) -> None:
+        row = {
+            "id": self._ids.new_id(),
+            "project_id": run.project_id,
+            "name": dataset.name,
+            "fingerprint": dataset.fingerprint,
+            "row_count": dataset.row_count,
+            "schema": schema_json(dataset.schema),
+            "source": dataset.source,
+        }
+        key = (datasets.c.project_id, datasets.c.name, datasets.c.fingerprint)
+        self._connection.execute(
+            dialect_insert(self._connection, datasets).on_conflict_do_nothing(index_elements=key),
+            row,
+        )
+        dataset_id = self._connection.execute(
+            sa.select(datasets.c.id).where(
+                datasets.c.project_id == run.project_id,
+                datasets.c.name == dataset.name,
+                datasets.c.fingerprint == dataset.fingerprint,
+            )
+        ).scalar_one()
+        self._connection.execute(
+            dialect_insert(self._connection, run_inputs).on_conflict_do_nothing(),
+            {"run_id": run.id, "dataset_id": dataset_id},
+        )
+
+    def detail(self, run_id: RunId) -> RunDetail:
+        (found,) = load_details(self._connection, [self.get(run_id)])
+        return found
+
+    def metric_history(
+        self, run_id: RunId, key: str, page_size: int, cursor: str | None
+    ) -> Page[Metric]:
+        position = sa.tuple_(metrics_table.c.step, metrics_table.c.timestamp, metrics_table.c.id)
+        query = (
+            sa.select(
+                metrics_table.c.value,
+                metrics_table.c.step,
+                metrics_table.c.timestamp,
+                metrics_table.c.id,
+            )
+            .where(metrics_table.c.run_id == run_id, metrics_table.c.key == key)
+            .order_by(metrics_table.c.step, metrics_table.c.timestamp, metrics_table.c.id)
+            .limit(page_size + 1)
+        )
+        if cursor is not None:
+            query = query.where(position > sa.tuple_(*decode_cursor(cursor, arity=3)))
+        rows = self._connection.execute(query).all()
+        page = rows[:page_size]
+        items = [Metric(key, decode_float(v), step, from_micros(ts)) for v, step, ts, _ in page]
+        if len(rows) <= page_size:
+            return Page(items, None)
+        last = page[-1]
+        return Page(items, encode_cursor([last.step, last.timestamp, last.id]))
+
+    def search(
+        self,
+        project_id: ProjectId,
+        filters: Sequence[Comparison],
+        order: OrderBy,
+        page_size: int,
+        cursor: str | None,
+    ) -> Page[RunDetail]:
+        found, next_cursor = search_runs(
+            self._connection, project_id, filters, order, page_size, cursor
+        )
+        return Page(load_details(self._connection, found), next_cursor)
+
+
+def _metric_row(run: Run, metric: Metric) -> dict[str, object]:
+    return {
+        "run_id": run.id,
+        "key": metric.key,
+        "value": encode_float(metric.value),
+        "step": metric.step,
+        "timestamp": to_micros(metric.timestamp),
+    }

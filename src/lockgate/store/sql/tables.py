@@ -1,0 +1,295 @@
+"""The metadata schema as SQLAlchemy Core tables: the one description the repositories query.
+
+Times are BIGINT microseconds since the epoch, ids 32 hex characters, structured values
+canonical JSON text. The migrations in `migrations/versions` must produce exactly this schema
+(a test compares them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = [
+    "VALUE_INDEX_PREFIX",
+    "alias_moves",
+    "audit_events",
+    "audit_head",
+    "datasets",
+    "latest_metrics",
+    "metadata",
+    "metrics",
+    "model_aliases",
+    "model_version_files",
+    "model_versions",
+    "params",
+    "projects",
+    "registered_models",
+    "run_artifacts",
+    "run_inputs",
+    "runs",
+    "sorted_text",
+    "tags",
+    "value_prefix",
+]
+
+# Param and tag values are indexed by their first characters only: PostgreSQL refuses index
+# rows over about 2.7 kB, and values may hold 6000 characters.
+VALUE_INDEX_PREFIX = 200
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+def sorted_text(length: int | None = None) -> sa.types.TypeEngine[str]:
+    """A string column that sorts by code point on every dialect (collation "C" on PostgreSQL),
+    so orders and cursors are the same whatever the database's default collation."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def value_prefix(column: Any) -> sa.ColumnElement[str]:
+    """The indexed prefix of a param or tag value, rendered with literal bounds so both
+    planners match it to the expression index."""
+    return sa.func.substr(
+        column, sa.literal_column("1"), sa.literal_column(str(VALUE_INDEX_PREFIX))
+    )
+
+
+def _id(name: str = "id", **kwargs: Any) -> sa.Column[str]:
+    return sa.Column(name, sa.String(32), nullable=False, **kwargs)
+
+
+def _time(name: str, *, nullable: bool = False) -> sa.Column[int]:
+    return sa.Column(name, sa.BigInteger(), nullable=nullable)
+
+
+def _actor(name: str) -> sa.Column[str]:
+    return sa.Column(name, sa.String(256), nullable=False)
+
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    _id(primary_key=True),
+    sa.Column("name", sorted_text(128), nullable=False, unique=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    sa.Column("name", sorted_text(256), nullable=False),
+    sa.Column("status", sorted_text(16), nullable=False),
+    _time("started_at"),
+    _time("ended_at", nullable=True),
+    sa.Column("created_by", sorted_text(256), nullable=False),
+    sa.Column("environment", sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index(None, "project_id", "started_at", "id"),
+    sa.Index(None, "project_id", "name", "id"),
+    sa.Index(None, "project_id", "status", "id"),
+    sa.Index(None, "project_id", "created_by", "id"),
+)
+
+
+def _keyed_values(name: str) -> sa.Table:
+    """params and tags: one string value per (run, key), indexed for search."""
+    table = sa.Table(
+        name,
+        metadata,
+        _id("run_id"),
+        sa.Column("key", sa.String(250), nullable=False),
+        sa.Column("value", sorted_text(), nullable=False),
+        _id("project_id"),
+        sa.PrimaryKeyConstraint("run_id", "key"),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"]),
+    )
+    sa.Index(
+        f"ix_{name}_project_id_key_value_run_id",
+        table.c.project_id,
+        table.c.key,
+        value_prefix(table.c.value),
+        table.c.run_id,
+    )
+    return table
+
+
+params = _keyed_values("params")
+tags = _keyed_values("tags")
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    _id("run_id"),
+    sa.Column("key", sa.String(250), nullable=False),
+    # NULL is NaN; infinities are stored as they are.
+    sa.Column("value", sa.Double(), nullable=True),
+    sa.Column("step", sa.BigInteger(), nullable=False),
+    _time("timestamp"),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"]),
+    sa.Index(None, "run_id", "key", "step", "timestamp", "id"),
+)
+
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    _id("run_id"),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("value", sa.Double(), nullable=True),
+    sa.Column("step", sa.BigInteger(), nullable=False),
+    _time("timestamp"),
+    _id("project_id"),
+    sa.PrimaryKeyConstraint("run_id", "key"),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"]),
+    sa.Index(None, "project_id", "key", "value", "run_id"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("row_count", sa.BigInteger(), nullable=True),
+    sa.Column("schema", sa.Text(), nullable=False),
+    sa.Column("source", sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.UniqueConstraint("project_id", "name", "fingerprint"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    _id("run_id"),
+    _id("dataset_id"),
+    sa.PrimaryKeyConstraint("run_id", "dataset_id"),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"]),
+    sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"]),
+)
+
+run_artifacts = sa.Table(
+    "run_artifacts",
+    metadata,
+    _id("run_id"),
+    sa.Column("path", sorted_text(1024), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    _time("created_at"),
+    sa.PrimaryKeyConstraint("run_id", "path"),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"]),
+)
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    sa.Column("name", sorted_text(128), nullable=False, unique=True),
+    sa.Column("owner", sa.String(256), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("metadata", sa.Text(), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+    # The highest version number handed out so far (0 before the first).
+    sa.Column("last_version", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index(None, "project_id", "name"),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=True),
+    sa.Column("source_path", sa.Text(), nullable=False),
+    sa.Column("signature", sa.Text(), nullable=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("metadata", sa.Text(), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+    sa.PrimaryKeyConstraint("model_id", "version"),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"]),
+    sa.Index(None, "run_id"),
+)
+
+model_version_files = sa.Table(
+    "model_version_files",
+    metadata,
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("path", sorted_text(1024), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "version", "path"),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    _id("model_id"),
+    sa.Column("alias", sorted_text(64), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "alias"),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+)
+
+alias_moves = sa.Table(
+    "alias_moves",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    _id("model_id"),
+    sa.Column("alias", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=True),
+    sa.Column("previous_version", sa.Integer(), nullable=True),
+    _time("moved_at"),
+    _actor("moved_by"),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+    sa.Index(None, "model_id", "alias", "moved_at"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger(), primary_key=True, autoincrement=False),
+    _id(unique=True),
+    _time("occurred_at"),
+    sa.Column("action", sa.String(128), nullable=False),
+    _actor("actor"),
+    sa.Column("subject_type", sa.String(64), nullable=False),
+    sa.Column("subject_id", sa.String(256), nullable=False),
+    # Canonical JSON, byte for byte the text that was hashed.
+    sa.Column("details", sa.Text(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "subject_type", "subject_id", "seq"),
+)
+
+# Exactly one row (id 1): the last sequence number and hash, locked by every append.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

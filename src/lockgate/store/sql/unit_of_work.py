@@ -1,0 +1,86 @@
+"""SqlUnitOfWork: one database transaction and the repositories that work inside it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from lockgate.domain.identity import IdFactory
+from lockgate.store.protocols import (
+    ArtifactIndex,
+    AuditLog,
+    ModelRepository,
+    ProjectRepository,
+    RunRepository,
+)
+from lockgate.store.sql.artifacts import SqlArtifactIndex
+from lockgate.store.sql.audit import SqlAuditLog
+from lockgate.store.sql.projects import SqlProjectRepository
+from lockgate.store.sql.registry import SqlModelRepository
+from lockgate.store.sql.runs import SqlRunRepository
+
+__all__ = ["SqlUnitOfWork"]
+
+
+class SqlUnitOfWork:
+    """A transaction on one pooled connection (on SQLite it begins with BEGIN IMMEDIATE).
+
+    Use it as a context manager: the repositories exist inside the block, `commit()` makes
+    the changes visible, and leaving the block without committing rolls them back.
+
+    Args:
+        engine: the engine from `create_engine_for`.
+        ids: makes ids the store mints itself (dataset versions); UUIDv7 by default.
+    """
+
+    # Typed as the ports: protocol attributes are invariant.
+    projects: ProjectRepository
+    runs: RunRepository
+    models: ModelRepository
+    artifacts: ArtifactIndex
+    audit: AuditLog
+
+    def __init__(self, engine: sa.Engine, ids: IdFactory | None = None) -> None:
+        self._engine = engine
+        self._ids = ids
+        self._connection: sa.Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._connection is not None:
+            raise RuntimeError("a unit of work cannot be entered twice")
+        connection = self._engine.connect()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        self.projects = SqlProjectRepository(connection)
+        self.runs = SqlRunRepository(connection, self._ids)
+        self.models = SqlModelRepository(connection)
+        self.artifacts = SqlArtifactIndex(connection)
+        self.audit = SqlAuditLog(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        """Make every change of this unit visible, atomically. Work after a commit runs in a
+        new transaction, which needs its own commit."""
+        if self._connection is None:
+            raise RuntimeError("commit() outside an open unit of work")
+        self._connection.commit()
