@@ -12,6 +12,7 @@ the PostgreSQL tests fail, never skip: run `make services` first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -83,10 +84,8 @@ def _postgres_schema_url(request: pytest.FixtureRequest, *, migrated: bool) -> I
     with _admin_connect(database) as connection:
         # A connection a test leaked must not hang the suite: the database goes at the end.
         connection.execute("SET lock_timeout = '2s'")
-        try:
+        with contextlib.suppress(psycopg.errors.LockNotAvailable):
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[arg-type]
-        except psycopg.errors.LockNotAvailable:
-            pass
 
 
 @pytest.fixture(params=DIALECTS)
