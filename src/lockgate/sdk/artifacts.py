@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from lockgate.api.artifacts import ArtifactOut
 from lockgate.domain.errors import InvalidInputError, LockgateError
+from lockgate.domain.names import check_artifact_path
 from lockgate.sdk.http import HttpSession, segment
 
 __all__ = [
@@ -201,6 +202,8 @@ class Artifacts:
 
 
 def _quote_path(path: str) -> str:
+    # Checked here too: httpx would quietly resolve `..` segments into another route.
+    check_artifact_path(path, field="path")
     return "/".join(segment(part) for part in path.split("/"))
 
 

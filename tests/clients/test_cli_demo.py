@@ -1,0 +1,133 @@
+"""`lockgate demo`, `lockgate db` and local `lockgate audit verify`: the seeded demo is complete,
+seeding twice duplicates nothing, and tampering with a copy of the database is caught."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lockgate.cli.main import cli
+from lockgate.sdk import Client
+from lockgate.server.app import create_app
+from lockgate.server.inprocess import InProcessTransport
+from lockgate.settings import Settings
+
+
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)])
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Only PostgreSQL for `db_url` here: the embedded SQLite home (`demo_home`) already
+    covers SQLite, and seeding is the slowest thing in this suite."""
+    return str(request.param)
+
+
+def lockgate(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home seeded once by `lockgate demo --no-serve --home HOME` (embedded SQLite)."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    result = lockgate("demo", "--no-serve", "--home", str(home))
+    assert result.exit_code == 0, result.output
+    assert "seeded project churn: 36 runs (3 failed, 2 killed)" in result.stdout
+    return home
+
+
+def test_demo_data_is_complete(demo_home: Path) -> None:
+    settings = Settings(home=demo_home)
+    with Client("http://demo", transport=InProcessTransport(create_app(settings))) as client:
+        runs = list(client.runs.search("churn", page_size=100))
+        assert len(runs) == 36
+        assert Counter(r.status for r in runs) == {"finished": 31, "failed": 3, "killed": 2}
+        best = next(
+            client.runs.search("churn", "status = 'finished'", order_by="metrics.val_auc desc")
+        )
+        assert 0.85 < best.metrics["val_auc"].value < 0.9
+        assert best.params["max_depth"] == "6"
+        assert {d.name for d in best.inputs} == {"customers-train", "customers-valid"}
+        assert best.tags["team"] == "retention"
+        history = client.runs.metric_history(best.id, "val_auc")
+        assert history.steps == list(range(30))
+        assert history.values[-1] > history.values[0]
+        paths = [a.path for a in client.artifacts.list(best.id)]
+        assert paths == ["model/model.json", "model/requirements.txt", "plots/val_auc.svg"]
+        assert [v.version for v in client.models.list_versions("churn-classifier")] == [3, 2, 1]
+        assert [v.version for v in client.models.list_versions("churn-ranker")] == [2, 1]
+        champion = client.models.resolve("churn-classifier@champion")
+        assert champion.version == 2
+        assert champion.run_id == best.id
+        assert champion.signature is not None
+        assert client.models.resolve("churn-classifier@challenger").version == 3
+        moves = client.models.alias_history("churn-classifier", "champion")
+        assert [(m.previous_version, m.version) for m in moves] == [(None, 1), (1, 2)]
+        assert (
+            client.models.alias_at("churn-classifier", "champion", moves[0].moved_at).version == 1
+        )
+
+
+def test_seeding_twice_changes_nothing(demo_home: Path) -> None:
+    before = json.loads(lockgate("audit", "verify", "--home", str(demo_home), "--json").stdout)
+    again = lockgate("demo", "--no-serve", "--home", str(demo_home))
+    assert again.exit_code == 0, again.output
+    assert "already seeded" in again.stdout
+    after = json.loads(lockgate("audit", "verify", "--home", str(demo_home), "--json").stdout)
+    assert after["checked"] == before["checked"]
+
+
+def test_audit_verify_passes_on_the_fresh_demo(demo_home: Path) -> None:
+    result = lockgate("--home", str(demo_home), "audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert "audit chain intact" in result.stdout
+
+
+def test_audit_verify_names_the_tampered_event_of_a_copied_database(
+    demo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(demo_home / "lockgate.db", copy)
+    with sqlite3.connect(copy) as connection:
+        connection.execute(
+            "UPDATE audit_events SET details = ? WHERE seq = 7", ('{"params":{"lr":"9"}}',)
+        )
+    connection.close()
+    result = lockgate("audit", "verify", "--metadata-url", f"sqlite:///{copy}")
+    assert result.exit_code == 1
+    assert "audit chain broken at event seq 7" in result.stderr
+    verdict = json.loads(
+        lockgate("audit", "verify", "--metadata-url", f"sqlite:///{copy}", "--json").stdout
+    )
+    assert (verdict["ok"], verdict["first_bad_seq"], verdict["checked"]) == (False, 7, 6)
+    # The original is untouched and still verifies.
+    assert lockgate("audit", "verify", "--home", str(demo_home)).exit_code == 0
+
+
+def test_demo_seeds_postgresql_too(db_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = lockgate("demo", "--no-serve", "--home", str(home), "--metadata-url", db_url)
+    assert result.exit_code == 0, result.output
+    verified = lockgate("audit", "verify", "--metadata-url", db_url, "--home", str(home))
+    assert verified.exit_code == 0, verified.output
+
+
+def test_db_upgrade_then_current(tmp_path: Path) -> None:
+    home = tmp_path / "fresh"
+    assert lockgate("db", "current", "--home", str(home)).stdout.strip() == "none"
+    upgraded = lockgate("db", "upgrade", "--home", str(home))
+    assert upgraded.exit_code == 0, upgraded.output
+    revision = lockgate("db", "current", "--home", str(home)).stdout.strip()
+    assert revision != "none"
+    assert f"is at revision {revision}" in upgraded.stdout
+
+
+def test_a_server_on_an_outdated_schema_is_refused_with_the_fix(tmp_path: Path) -> None:
+    result = lockgate("--home", str(tmp_path / "empty"), "audit", "verify")
+    assert result.exit_code == 1
+    assert "lockgate db upgrade" in result.stderr

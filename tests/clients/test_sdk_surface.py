@@ -1,0 +1,104 @@
+"""The public surface of `lockgate.sdk` is pinned: a change here is an API change, on purpose."""
+
+from __future__ import annotations
+
+import inspect
+
+import lockgate.sdk as sdk
+
+EXPORTS = [
+    "ActiveRun",
+    "Artifacts",
+    "Audit",
+    "Client",
+    "ColumnSpecIO",
+    "DigestMismatchError",
+    "MetricPoint",
+    "Models",
+    "Projects",
+    "Runs",
+    "SignatureIO",
+    "TransferProgress",
+    "capture_environment",
+    "fingerprint_file",
+]
+
+METHODS = {
+    sdk.Client: ["close", "health", "start_run", "url"],
+    sdk.Projects: ["create", "exists", "get", "list"],
+    sdk.Runs: [
+        "create",
+        "end",
+        "get",
+        "log_input",
+        "log_metrics",
+        "log_params",
+        "metric_history",
+        "search",
+        "set_tags",
+    ],
+    sdk.Models: [
+        "alias_at",
+        "alias_history",
+        "create",
+        "create_version",
+        "delete_alias",
+        "get",
+        "get_version",
+        "list",
+        "list_versions",
+        "resolve",
+        "set_alias",
+    ],
+    sdk.Artifacts: ["download", "download_dir", "list", "upload", "upload_dir"],
+    sdk.Audit: ["events", "verify"],
+    sdk.ActiveRun: [
+        "end",
+        "id",
+        "log_artifact",
+        "log_artifacts",
+        "log_input",
+        "log_input_file",
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "refresh",
+        "register_model",
+        "set_tag",
+        "set_tags",
+        "status",
+    ],
+}
+
+
+def test_exports_are_pinned() -> None:
+    assert sorted(sdk.__all__) == EXPORTS
+    for name in sdk.__all__:
+        assert getattr(sdk, name) is not None
+
+
+def test_public_methods_of_each_resource_are_pinned() -> None:
+    for cls, expected in METHODS.items():
+        public = sorted(name for name, _ in inspect.getmembers(cls) if not name.startswith("_"))
+        assert public == expected, cls.__name__
+
+
+def test_client_exposes_one_resource_per_area() -> None:
+    client = sdk.Client("http://127.0.0.1:9")
+    try:
+        assert isinstance(client.projects, sdk.Projects)
+        assert isinstance(client.runs, sdk.Runs)
+        assert isinstance(client.models, sdk.Models)
+        assert isinstance(client.artifacts, sdk.Artifacts)
+        assert isinstance(client.audit, sdk.Audit)
+    finally:
+        client.close()
+
+
+def test_every_public_item_has_a_docstring() -> None:
+    for cls in METHODS:
+        assert inspect.getdoc(cls), cls.__name__
+        for name, member in inspect.getmembers(cls):
+            if not name.startswith("_"):
+                assert inspect.getdoc(member), f"{cls.__name__}.{name}"
