@@ -127,7 +127,25 @@ def test_db_upgrade_then_current(tmp_path: Path) -> None:
     assert f"is at revision {revision}" in upgraded.stdout
 
 
-def test_a_server_on_an_outdated_schema_is_refused_with_the_fix(tmp_path: Path) -> None:
+def test_verify_on_a_never_migrated_store_names_the_fix(tmp_path: Path) -> None:
     result = lockgate("--home", str(tmp_path / "empty"), "audit", "verify")
     assert result.exit_code == 1
     assert "lockgate db upgrade" in result.stderr
+
+
+def test_server_start_refuses_an_outdated_schema_before_binding(tmp_path: Path) -> None:
+    result = lockgate("server", "start", "--home", str(tmp_path / "empty"), "--port", "1")
+    assert result.exit_code == 1
+    assert "lockgate db upgrade" in result.stderr
+
+
+def test_the_console_script_runs_the_root_group(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lockgate.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["lockgate", "--version"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    assert "lockgate, version 0.1.0" in capsys.readouterr().out

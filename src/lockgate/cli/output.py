@@ -27,6 +27,7 @@ from lockgate.sdk.artifacts import ProgressCallback
 __all__ = [
     "Cell",
     "emit_json",
+    "emit_result",
     "error_console",
     "format_time",
     "print_fields",
@@ -64,6 +65,14 @@ def emit_json(data: BaseModel | Sequence[BaseModel] | dict[str, object]) -> None
     else:
         payload = [item.model_dump(mode="json", by_alias=True) for item in data]
     click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+def emit_result(data: BaseModel, as_json: bool, message: str) -> None:
+    """Print a created or changed object as JSON, or a one-line message for people."""
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(message)
 
 
 def format_time(moment: datetime | None) -> str:

@@ -11,7 +11,7 @@ import click
 
 from lockgate.api.registry import AliasMoveOut, SignatureIO, VersionOut
 from lockgate.cli.context import CliState, json_option, pass_state, url_option
-from lockgate.cli.output import emit_json, print_fields, print_table
+from lockgate.cli.output import emit_json, emit_result, print_fields, print_table
 from lockgate.domain.errors import InvalidInputError
 
 __all__ = ["models"]
@@ -79,10 +79,7 @@ def create_model(
             description=description,
             metadata=_metadata(metadata),
         )
-    if as_json:
-        emit_json(model)
-    else:
-        click.echo(f"created model {model.name} in project {model.project}")
+    emit_result(model, as_json, f"created model {model.name} in project {model.project}")
 
 
 @models.command("list")
@@ -227,10 +224,7 @@ def register_version(
             description=description,
             metadata=_metadata(metadata),
         )
-    if as_json:
-        emit_json(version)
-    else:
-        click.echo(f"registered {version.model} version {version.version}")
+    emit_result(version, as_json, f"registered {version.model} version {version.version}")
 
 
 @models.group("alias")
@@ -238,10 +232,10 @@ def alias() -> None:
     """Aliases such as champion and challenger, and their history."""
 
 
-def _echo_move(move: AliasMoveOut) -> None:
+def _describe_move(move: AliasMoveOut) -> str:
     before = "nothing" if move.previous_version is None else f"version {move.previous_version}"
     after = "nothing (removed)" if move.version is None else f"version {move.version}"
-    click.echo(f"{move.model}@{move.alias}: {before} -> {after}")
+    return f"{move.model}@{move.alias}: {before} -> {after}"
 
 
 @alias.command("set")
@@ -255,10 +249,7 @@ def set_alias(state: CliState, name: str, alias_name: str, version: int, as_json
     """Point ALIAS of model NAME at VERSION."""
     with state.client() as client:
         move = client.models.set_alias(name, alias_name, version)
-    if as_json:
-        emit_json(move)
-    else:
-        _echo_move(move)
+    emit_result(move, as_json, _describe_move(move))
 
 
 @alias.command("delete")
@@ -271,10 +262,7 @@ def delete_alias(state: CliState, name: str, alias_name: str, as_json: bool) -> 
     """Remove ALIAS from model NAME (the removal stays in the history)."""
     with state.client() as client:
         move = client.models.delete_alias(name, alias_name)
-    if as_json:
-        emit_json(move)
-    else:
-        _echo_move(move)
+    emit_result(move, as_json, _describe_move(move))
 
 
 @alias.command("history")
@@ -313,7 +301,6 @@ def alias_at(state: CliState, name: str, alias_name: str, moment: datetime, as_j
     """Show the version ALIAS of model NAME pointed to at a moment."""
     with state.client() as client:
         version = client.models.alias_at(name, alias_name, moment)
-    if as_json:
-        emit_json(version)
-    else:
-        click.echo(f"{name}@{alias_name} at {moment.isoformat()}: version {version.version}")
+    emit_result(
+        version, as_json, f"{name}@{alias_name} at {moment.isoformat()}: version {version.version}"
+    )

@@ -45,7 +45,7 @@ def start(state: CliState, host: str | None, port: int | None) -> None:
 
     settings = state.settings(host=host, port=port)
     stdout_console().print(
-        f"Lockgate serving on [bold]http://{settings.host}:{settings.port}[/bold] "
+        f"starting Lockgate on [bold]http://{settings.host}:{settings.port}[/bold] "
         f"(metadata {redact_url(settings.resolved_metadata_url())})",
         highlight=False,
     )

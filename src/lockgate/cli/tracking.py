@@ -9,7 +9,7 @@ import click
 
 from lockgate.api.tracking import RunOut
 from lockgate.cli.context import CliState, json_option, pass_state, url_option
-from lockgate.cli.output import emit_json, print_fields, print_table
+from lockgate.cli.output import emit_json, emit_result, print_fields, print_table
 
 __all__ = ["projects", "runs"]
 
@@ -29,10 +29,7 @@ def create_project(state: CliState, name: str, description: str, as_json: bool) 
     """Create project NAME."""
     with state.client() as client:
         project = client.projects.create(name, description)
-    if as_json:
-        emit_json(project)
-    else:
-        click.echo(f"created project {project.name}")
+    emit_result(project, as_json, f"created project {project.name}")
 
 
 @projects.command("list")
