@@ -45,6 +45,15 @@ def test_keyboard_interrupt_ends_the_run_killed(client: Client, project: str) ->
     assert client.runs.get(run.id).status == "killed"
 
 
+@pytest.mark.parametrize(("code", "status"), [(0, "finished"), (None, "finished"), (3, "failed")])
+def test_sys_exit_inside_the_block_ends_the_run_by_its_code(
+    client: Client, project: str, code: int | None, status: str
+) -> None:
+    with pytest.raises(SystemExit), client.start_run(project, capture_environment=False) as run:
+        raise SystemExit(code)
+    assert client.runs.get(run.id).status == status
+
+
 def test_a_run_ended_inside_the_block_is_left_as_it_is(client: Client, project: str) -> None:
     with client.start_run(project) as run:
         run.end("killed")
@@ -189,3 +198,24 @@ def test_projects_list_pages_through_everything(client: Client) -> None:
 def test_health_names_the_schema(client: Client) -> None:
     health = client.health()
     assert health["status"] == "ok"
+
+
+def test_a_failure_to_end_the_run_is_noted_on_the_users_exception(
+    client: Client, project: str
+) -> None:
+    run = client.start_run(project, capture_environment=False)
+    client.runs.end(run.id, "killed")  # e.g. an operator stopped it meanwhile
+    with pytest.raises(ValueError, match="boom") as raised, run:
+        raise ValueError("boom")
+    assert any("could not be marked failed" in note for note in raised.value.__notes__)
+    assert run.refresh().status == "killed"
+
+
+def test_local_inputs_must_exist(client: Client, project: str, tmp_path: Path) -> None:
+    with client.start_run(project, capture_environment=False) as run:
+        with pytest.raises(InvalidInputError) as missing:
+            run.log_input_file("data", tmp_path / "absent.csv")
+        assert missing.value.field == "local_path"
+        with pytest.raises(InvalidInputError) as not_a_dir:
+            run.log_artifacts(tmp_path / "absent")
+        assert not_a_dir.value.field == "local_dir"

@@ -30,11 +30,20 @@ def fingerprint_file(path: str | os.PathLike[str]) -> str:
     return hasher.hexdigest()
 
 
+def _status_after(exc: BaseException) -> str:
+    """How a run ends when its block raises: a script's `sys.exit(0)` is a success, any other
+    exit or exception a failure, and Ctrl-C (or another interrupt) kills it."""
+    if isinstance(exc, SystemExit):
+        return "finished" if exc.code in (0, None) else "failed"
+    return "failed" if isinstance(exc, Exception) else "killed"
+
+
 class ActiveRun:
     """A started run and the calls that record into it.
 
-    Used as a context manager it ends the run on exit: `finished` when the block completes,
-    `failed` when it raises (the exception propagates) and `killed` on KeyboardInterrupt.
+    Used as a context manager it ends the run on exit: `finished` when the block completes
+    (or calls `sys.exit(0)`), `failed` when it raises (the exception propagates) and `killed`
+    on KeyboardInterrupt.
     Without `with`, call `end()` yourself.
     """
 
@@ -69,7 +78,7 @@ class ActiveRun:
         if exc is None:
             self.end("finished")
             return
-        status = "failed" if isinstance(exc, Exception) else "killed"
+        status = _status_after(exc)
         try:
             self.end(status)
         except LockgateError as end_error:
