@@ -207,12 +207,18 @@ def verify_chain(events: Iterable[StoredEvent], head: ChainHead) -> ChainVerdict
         expected_prev = event.hash
         expected_seq += 1
     if head.seq != checked or head.hash != expected_prev:
+        if head.seq > checked:
+            first_bad = checked + 1  # events the head knows of are gone
+        elif head.seq < checked:
+            first_bad = head.seq + 1  # events were appended behind the head's back
+        else:
+            first_bad = head.seq  # the head itself was altered
         return ChainVerdict(
             False,
             checked,
-            checked + 1 if head.seq > checked else head.seq,
-            f"the chain head says {head.seq} events ending in {head.hash[:12]}, "
-            f"but {checked} events end in {expected_prev[:12]}: the newest "
-            "events were deleted or the head was altered",
+            first_bad,
+            f"the chain head says {head.seq} events ending in {head.hash[:12]}, but "
+            f"{checked} events end in {expected_prev[:12]}: events were deleted or appended "
+            "outside Lockgate, or the head was altered",
         )
     return ChainVerdict(True, checked)
