@@ -214,21 +214,27 @@ def _signature(output: str) -> SignatureIO:
     return SignatureIO(inputs=inputs, outputs=[ColumnSpecIO(name=output, type="float64")])
 
 
+MODELS = {
+    "churn-classifier": (
+        "Predicts the probability that a customer cancels within 30 days.",
+        {"task": "binary-classification", "risk_tier": "medium"},
+    ),
+    "churn-ranker": (
+        "Ranks at-risk customers for the retention campaign's outreach list.",
+        {"task": "ranking", "risk_tier": "low"},
+    ),
+}
+
+
 def _register(client: Client, ranked: list[ActiveRun]) -> tuple[str, ...]:
-    client.models.create(
-        "churn-classifier",
-        project=PROJECT,
-        owner="team-retention",
-        description="Predicts the probability that a customer cancels within 30 days.",
-        metadata={"task": "binary-classification", "risk_tier": "medium"},
-    )
-    client.models.create(
-        "churn-ranker",
-        project=PROJECT,
-        owner="team-retention",
-        description="Ranks at-risk customers for the retention campaign's outreach list.",
-        metadata={"task": "ranking", "risk_tier": "low"},
-    )
+    for name, (description, metadata) in MODELS.items():
+        client.models.create(
+            name,
+            project=PROJECT,
+            owner="team-retention",
+            description=description,
+            metadata=metadata,
+        )
     # The classifier's story: v1 from a good early run, v2 from the best run becomes champion,
     # v3 waits as challenger.
     for run, note in (
@@ -248,7 +254,7 @@ def _register(client: Client, ranked: list[ActiveRun]) -> tuple[str, ...]:
         )
     client.models.set_alias("churn-ranker", "champion", 1)
     client.models.set_alias("churn-ranker", "challenger", 2)
-    return ("churn-classifier", "churn-ranker")
+    return tuple(MODELS)
 
 
 def seed_demo(client: Client, *, seed: int = 7) -> DemoSummary | None:
