@@ -60,11 +60,11 @@ def run_from_row(row: sa.RowMapping) -> Run:
         ended_at=maybe_from_micros(row["ended_at"]),
         created_by=Actor(row["created_by"]),
         environment=RunEnvironment(
-            git_sha=environment["git_sha"],
-            git_dirty=environment["git_dirty"],
-            python_version=environment["python_version"],
-            packages=tuple(environment["packages"]),
-            seed=environment["seed"],
+            git_sha=environment.get("git_sha"),
+            git_dirty=environment.get("git_dirty"),
+            python_version=environment.get("python_version"),
+            packages=tuple(environment.get("packages", ())),
+            seed=environment.get("seed"),
         ),
     )
 

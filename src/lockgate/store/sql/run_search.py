@@ -64,13 +64,23 @@ def search_runs(
     else:
         rows = _keyed_page(connection, project_id, conditions, order, page_size, after)
     page = rows[:page_size]
+    found = _runs_by_id(connection, [run_id for run_id, _ in page])
     if len(rows) <= page_size:
-        return [run for run, _ in page], None
-    last_run, last_value = page[-1]
+        return found, None
+    last_id, last_value = page[-1]
     if not isinstance(last_value, str | int | float | None):
         raise TypeError(f"unexpected sort value {last_value!r}")
-    next_cursor = _encode(order, _Cursor(last_value is None, last_value, last_run.id))
-    return [run for run, _ in page], next_cursor
+    return found, _encode(order, _Cursor(last_value is None, last_value, last_id))
+
+
+def _runs_by_id(connection: sa.Connection, ids: list[str]) -> list[Run]:
+    """The runs of a page, in page order. The page query selects ids only: narrow rows keep
+    SQLite's planner on the index that yields the sort order."""
+    if not ids:
+        return []
+    query = sa.select(runs).where(runs.c.id.in_(ids))
+    by_id = {row["id"]: run_from_row(row) for row in connection.execute(query).mappings()}
+    return [by_id[run_id] for run_id in ids]
 
 
 def _condition(comparison: Comparison, project_id: ProjectId) -> sa.ColumnElement[bool]:
@@ -97,8 +107,7 @@ def _compare(column: sa.ColumnElement[object], comparison: Comparison) -> sa.Col
         # NaN is stored as NULL, and NaN differs from every number.
         return sa.or_(column.is_(None), column != value)
     if comparison.kind in {FieldKind.PARAM, FieldKind.TAG} and op is Operator.EQ:
-        # The indexed prefix first, so the expression index narrows the search.
-        return sa.and_(value_prefix(column) == str(value)[:VALUE_INDEX_PREFIX], column == value)
+        return _equals_indexed(column, str(value))
     comparators = {
         Operator.EQ: column.__eq__,
         Operator.NE: column.__ne__,
@@ -110,6 +119,22 @@ def _compare(column: sa.ColumnElement[object], comparison: Comparison) -> sa.Col
     return comparators[op](value)
 
 
+def _literal(count: int) -> sa.ColumnElement[int]:
+    """A LIMIT written into the SQL: SQLite plans an early-stopping index walk only when it
+    can see the limit, not behind a bound parameter."""
+    return sa.literal_column(str(int(count)))
+
+
+def _equals_indexed(column: sa.ColumnElement[object], value: str) -> sa.ColumnElement[bool]:
+    """Equality through the expression index on the value's prefix. A value shorter than the
+    prefix is equal exactly when the prefixes are, and the extra `column = value` term would
+    make SQLite's planner drop the index."""
+    prefix_equal = value_prefix(column) == value[:VALUE_INDEX_PREFIX]
+    if len(value) < VALUE_INDEX_PREFIX:
+        return prefix_equal
+    return sa.and_(prefix_equal, column == value)
+
+
 def _direction(
     descending: bool, *columns: sa.ColumnElement[object]
 ) -> list[sa.ColumnElement[object]]:
@@ -119,9 +144,13 @@ def _direction(
 def _beyond(
     descending: bool, columns: Sequence[sa.ColumnElement[object]], values: Sequence[object]
 ) -> sa.ColumnElement[bool]:
-    """Rows after `values` in the sort order (a row-value comparison both dialects index)."""
+    """Rows after `values` in the sort order: a row-value comparison, plus the implied bound on
+    the leading column, which SQLite needs to see before it seeks the index instead of
+    sorting the whole table."""
     left, right = sa.tuple_(*columns), sa.tuple_(*values)
-    return left < right if descending else left > right
+    if descending:
+        return sa.and_(columns[0] <= values[0], left < right)
+    return sa.and_(columns[0] >= values[0], left > right)
 
 
 def _attribute_page(
@@ -130,15 +159,17 @@ def _attribute_page(
     order: OrderBy,
     page_size: int,
     after: _Cursor | None,
-) -> list[tuple[Run, object]]:
+) -> list[tuple[str, object]]:
     column = _ATTRIBUTE_COLUMNS[order.key]
-    query = sa.select(runs).where(*conditions)
+    query = sa.select(runs.c.id, column.label("sort_value")).where(*conditions)
     if after is not None:
         query = query.where(
             _beyond(order.descending, (column, runs.c.id), (after.value, after.run_id))
         )
-    query = query.order_by(*_direction(order.descending, column, runs.c.id)).limit(page_size + 1)
-    return [(run_from_row(row), row[column.name]) for row in connection.execute(query).mappings()]
+    query = query.order_by(*_direction(order.descending, column, runs.c.id)).limit(
+        _literal(page_size + 1)
+    )
+    return [(run_id, value) for run_id, value in connection.execute(query)]
 
 
 def _keyed_page(
@@ -148,7 +179,7 @@ def _keyed_page(
     order: OrderBy,
     page_size: int,
     after: _Cursor | None,
-) -> list[tuple[Run, object]]:
+) -> list[tuple[str, object]]:
     table = _KEY_TABLES[order.kind].alias("sort_table")
     has_value = sa.and_(
         table.c.project_id == project_id,
@@ -156,27 +187,29 @@ def _keyed_page(
         table.c.run_id == runs.c.id,
         table.c.value.is_not(None),
     )
-    found: list[tuple[Run, object]] = []
+    found: list[tuple[str, object]] = []
     if after is None or not after.is_null:
         sort_columns = _sort_columns(table)
-        query = sa.select(runs, table.c.value.label("sort_value")).join(table, has_value)
+        # The keyed table first: SQLite then walks its index in sort order and stops early.
+        query = sa.select(runs.c.id, table.c.value.label("sort_value"))
+        query = query.select_from(table.join(runs, has_value))
         query = query.where(*conditions)
         if after is not None:
             values = [*_sort_values(table, after.value), after.run_id]
             query = query.where(_beyond(order.descending, (*sort_columns, table.c.run_id), values))
         query = query.order_by(*_direction(order.descending, *sort_columns, table.c.run_id))
         found = [
-            (run_from_row(row), row["sort_value"])
-            for row in connection.execute(query.limit(page_size + 1)).mappings()
+            (run_id, value)
+            for run_id, value in connection.execute(query.limit(_literal(page_size + 1)))
         ]
         if len(found) > page_size:
             return found
-    without = sa.select(runs).where(*conditions, ~sa.exists().where(has_value).correlate(runs))
+    without = sa.select(runs.c.id).where(*conditions, ~sa.exists().where(has_value).correlate(runs))
     if after is not None and after.is_null:
         without = without.where(_beyond(order.descending, (runs.c.id,), (after.run_id,)))
     without = without.order_by(*_direction(order.descending, runs.c.id))
-    without = without.limit(page_size + 1 - len(found))
-    found += [(run_from_row(row), None) for row in connection.execute(without).mappings()]
+    without = without.limit(_literal(page_size + 1 - len(found)))
+    found += [(run_id, None) for (run_id,) in connection.execute(without)]
     return found
 
 
