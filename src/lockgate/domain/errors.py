@@ -4,7 +4,8 @@
     ├── NotFoundError           a named object does not exist
     ├── AlreadyExistsError      a create collided with an existing name
     ├── InvalidInputError       input breaks a rule; `field` names the part at fault
-    │   └── PayloadTooLargeError    a body or upload exceeds a configured limit
+    │   ├── PayloadTooLargeError    a body or upload exceeds a configured limit
+    │   └── UnsupportedMediaTypeError   a body is not of the media type the route takes
     ├── ConflictError           a stale write or an illegal state transition
     ├── PolicyViolationError    a gate denied the action
     ├── PermissionDeniedError   the actor may not do this
@@ -26,6 +27,7 @@ __all__ = [
     "PermissionDeniedError",
     "PolicyViolationError",
     "SchemaOutdatedError",
+    "UnsupportedMediaTypeError",
     "UserCodeError",
     "error_class_for_code",
 ]
@@ -66,6 +68,12 @@ class PayloadTooLargeError(InvalidInputError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaTypeError(InvalidInputError):
+    """A body is not of the media type the route takes (JSON routes take application/json)."""
+
+    code = "unsupported_media_type"
+
+
 class ConflictError(LockgateError):
     """A stale write, or a transition the state machine does not allow."""
 
@@ -104,6 +112,7 @@ _BY_CODE: dict[str, type[LockgateError]] = {
         AlreadyExistsError,
         InvalidInputError,
         PayloadTooLargeError,
+        UnsupportedMediaTypeError,
         ConflictError,
         PolicyViolationError,
         PermissionDeniedError,

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from lockgate.version import __version__
 from lockgate.domain.identity import Uuid7Factory
 from lockgate.server.composition import Platform, build_platform
 from lockgate.server.errors import install_error_handlers
 from lockgate.server.guard import EdgeGuard
 from lockgate.server.routes import ROUTERS
 from lockgate.settings import Settings
+from lockgate.version import __version__
 
 __all__ = ["create_app"]
 

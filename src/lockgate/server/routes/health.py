@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lockgate.version import __version__
 from lockgate.api.common import ApiModel
+from lockgate.version import __version__
 
 __all__ = ["router"]
 
