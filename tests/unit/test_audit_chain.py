@@ -25,9 +25,20 @@ def _chain(n: int) -> tuple[list[StoredEvent], ChainHead]:
     for i in range(n):
         draft = AuditDraft("run.started", Actor("user:a"), "run", f"r{i}", {"i": i, "k": [1, "x"]})
         event = seal(draft, head=head, event_id=f"{i:032x}", at=T0 + timedelta(seconds=i))
-        stored.append(StoredEvent(event.seq, event.id, event.occurred_at, event.action,
-                                  event.actor, event.subject_type, event.subject_id,
-                                  canonical_details(event.details), event.prev_hash, event.hash))
+        stored.append(
+            StoredEvent(
+                event.seq,
+                event.id,
+                event.occurred_at,
+                event.action,
+                event.actor,
+                event.subject_type,
+                event.subject_id,
+                canonical_details(event.details),
+                event.prev_hash,
+                event.hash,
+            )
+        )
         head = ChainHead(event.seq, event.hash)
     return stored, head
 
@@ -47,8 +58,12 @@ def test_each_alteration_names_the_first_bad_event() -> None:
     deleted = events[:1] + events[2:]
     assert verify_chain(deleted, head).first_bad_seq == 2
     assert verify_chain(events[:4], head).first_bad_seq == 5
-    swapped = [events[0], dataclasses.replace(events[2], seq=2),
-               dataclasses.replace(events[1], seq=3), *events[3:]]
+    swapped = [
+        events[0],
+        dataclasses.replace(events[2], seq=2),
+        dataclasses.replace(events[1], seq=3),
+        *events[3:],
+    ]
     assert verify_chain(swapped, head).first_bad_seq == 2
     rehead = ChainHead(5, "0" * 64)
     assert not verify_chain(events, rehead).ok

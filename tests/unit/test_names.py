@@ -8,9 +8,28 @@ from lockgate.domain.errors import InvalidInputError
 from lockgate.domain.names import check_alias, check_artifact_path, check_key, check_name
 
 TRAVERSAL = [
-    "..", "../x", "a/../../x", "/etc/passwd", "a\\b", "..\\x", "C:/x", "c:x", "file:/etc/passwd",
-    "file:///etc/passwd", "s3://bucket/key", "%2e%2e/x", "%252e%252e/x", "a/%00", "a\x00b",
-    "a//b", "./a", "a/./b", "a/", "", "a\nb", "x" * 2000,
+    "..",
+    "../x",
+    "a/../../x",
+    "/etc/passwd",
+    "a\\b",
+    "..\\x",
+    "C:/x",
+    "c:x",
+    "file:/etc/passwd",
+    "file:///etc/passwd",
+    "s3://bucket/key",
+    "%2e%2e/x",
+    "%252e%252e/x",
+    "a/%00",
+    "a\x00b",
+    "a//b",
+    "./a",
+    "a/./b",
+    "a/",
+    "",
+    "a\nb",
+    "x" * 2000,
 ]
 
 
@@ -21,8 +40,9 @@ def test_paths_that_could_escape_are_refused(path: str) -> None:
     assert caught.value.field == "path"
 
 
-@pytest.mark.parametrize("path", ["model.pkl", "model/model.onnx", "plots/roc curve.svg",
-                                  "a/b/c/d.e.f", "v1.2/x+y=z@w"])
+@pytest.mark.parametrize(
+    "path", ["model.pkl", "model/model.onnx", "plots/roc curve.svg", "a/b/c/d.e.f", "v1.2/x+y=z@w"]
+)
 def test_ordinary_paths_pass(path: str) -> None:
     assert check_artifact_path(path) == path
 

@@ -19,7 +19,7 @@ from lockgate.domain.tracking import (
 def test_a_conjunction_of_every_kind_parses() -> None:
     parsed = parse_filter(
         "metrics.auc >= 0.8 AND params.depth = '6' and tags.`team name` like 'gr%' "
-        "and status != 'failed' and name ilike \"base\\\"line\""
+        'and status != \'failed\' and name ilike "base\\"line"'
     )
     assert parsed == (
         Comparison(FieldKind.METRIC, "auc", Operator.GE, 0.8),
