@@ -282,7 +282,7 @@ audit_events = sa.Table(
     sa.Column("details", sa.Text(), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
-
+    sa.Index(None, "subject_type", "subject_id", "seq"),
 )
 
 # Exactly one row (id 1): the last sequence number and hash, locked by every append.
