@@ -103,7 +103,7 @@ def test_a_database_behind_head_or_from_a_newer_release_is_refused(
     try:
         with store.engine.begin() as connection:
             connection.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff'"))
-        with pytest.raises(SchemaOutdatedError, match="does not know .*: upgrade Lockgate"):
+        with pytest.raises(SchemaOutdatedError, match=r"does not know .*: upgrade Lockgate"):
             store.check_schema_current()
         with store.engine.begin() as connection:
             connection.execute(sa.text("DELETE FROM alembic_version"))
