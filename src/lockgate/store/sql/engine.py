@@ -27,7 +27,10 @@ def normalize_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise InvalidInputError(f"{url!r} is not a database URL", field="metadata_url") from exc
+        raise InvalidInputError(
+            f"{url!r} is not a database URL: use sqlite:///PATH or postgresql://...",
+            field="metadata_url",
+        ) from exc
     if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg"}:
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername in {"sqlite", "sqlite+pysqlite"}:
