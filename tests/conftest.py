@@ -42,7 +42,7 @@ def postgres_database() -> Iterator[str]:
     name = f"lockgate_test_{secrets.token_hex(6)}"
     try:
         with _admin_connect("postgres") as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]  # a generated name
+            connection.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
         pytest.fail(
             f"PostgreSQL is not reachable at {POSTGRES_SERVER} as user postgres: {exc}\n"
@@ -52,7 +52,7 @@ def postgres_database() -> Iterator[str]:
         )
     yield f"{POSTGRES_SERVER}/{name}"
     with _admin_connect("postgres") as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -75,17 +75,17 @@ def _postgres_schema_url(request: pytest.FixtureRequest, *, migrated: bool) -> I
     database = database_url.rsplit("/", 1)[1]
     schema = f"t_{secrets.token_hex(6)}"
     with _admin_connect(database) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')  # type: ignore[arg-type]
+        connection.execute(f'CREATE SCHEMA "{schema}"')
         if migrated:
             ddl = cast(str, request.getfixturevalue("postgres_upgrade_sql"))
-            connection.execute(f'SET search_path TO "{schema}"')  # type: ignore[arg-type]
-            connection.execute(ddl)  # type: ignore[arg-type]  # our own migrations
+            connection.execute(f'SET search_path TO "{schema}"')
+            connection.execute(ddl)
     yield f"{database_url}?options=-csearch_path%3D{schema}"
     with _admin_connect(database) as connection:
         # A connection a test leaked must not hang the suite: the database goes at the end.
         connection.execute("SET lock_timeout = '2s'")
         with contextlib.suppress(psycopg.errors.LockNotAvailable):
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[arg-type]
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=DIALECTS)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lockgate.domain.identity import Actor
 from lockgate.domain.registry import ModelId, ModelVersion, RegisteredModel, VersionFile
 from lockgate.domain.tracking import Project, ProjectId, Run, RunEnvironment, RunId, RunStatus
+from lockgate.store.protocols import UnitOfWork
+
+UowFactory = Callable[[], UnitOfWork]
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 ALICE = Actor("user:alice")
@@ -76,3 +80,23 @@ def make_version(model: RegisteredModel, version: int, run: Run | None = None) -
         at(version),
         ALICE,
     )
+
+
+def add_project(uow_factory: UowFactory, name: str = "churn") -> Project:
+    """A committed project."""
+    project = make_project(name)
+    with uow_factory() as uow:
+        uow.projects.add(project)
+        uow.commit()
+    return project
+
+
+def add_run(
+    uow_factory: UowFactory, project: Project | None = None, tags: dict[str, str] | None = None
+) -> Run:
+    """A committed running run (in a new project unless one is given)."""
+    run = make_run(project or add_project(uow_factory), "baseline")
+    with uow_factory() as uow:
+        uow.runs.add(run, tags or {})
+        uow.commit()
+    return run

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from lockgate.domain.artifacts import RunArtifact
 from lockgate.domain.errors import ConflictError, NotFoundError
 from lockgate.domain.tracking import Run
-from lockgate.store.protocols import UnitOfWork
-from tests.store.sql_builders import at, make_project, make_run
-
-UowFactory = Callable[[], UnitOfWork]
+from tests.store.sql_builders import UowFactory, add_run, at
 
 
 @pytest.fixture
 def run(uow_factory: UowFactory) -> Run:
-    project = make_project()
-    run = make_run(project)
-    with uow_factory() as uow:
-        uow.projects.add(project)
-        uow.runs.add(run, {})
-        uow.commit()
-    return run
+    return add_run(uow_factory)
 
 
 def _file(run: Run, path: str, digest: str = "a" * 64) -> RunArtifact:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
 
 from lockgate.domain.audit import GENESIS_HASH, AuditDraft, ChainHead, verify_chain
-from lockgate.store.protocols import UnitOfWork
 from lockgate.store.sql import SqlMetadataStore
 from lockgate.store.sql import audit as audit_module
-from tests.store.sql_builders import ALICE, at, new_id
-
-UowFactory = Callable[[], UnitOfWork]
+from tests.store.sql_builders import ALICE, UowFactory, at, new_id
 
 
 def _draft(subject: str = "churn", **details: object) -> AuditDraft:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,10 +12,9 @@ import sqlalchemy as sa
 
 from lockgate.domain.errors import InvalidInputError
 from lockgate.domain.tracking import Metric
-from lockgate.store.protocols import UnitOfWork
 from lockgate.store.sql import SqlMetadataStore, upgrade
 from lockgate.store.sql.engine import create_engine_for, normalize_url
-from tests.store.sql_builders import at, make_project, make_run
+from tests.store.sql_builders import UowFactory, add_run, at
 
 
 def test_urls_map_to_their_drivers() -> None:
@@ -79,14 +78,9 @@ def _statements(engine: sa.Engine) -> Iterator[list[str]]:
 
 @pytest.mark.parametrize("points", [1, 500])
 def test_logging_metrics_costs_two_statements(
-    metadata_store: SqlMetadataStore, uow_factory: Callable[[], UnitOfWork], points: int
+    metadata_store: SqlMetadataStore, uow_factory: UowFactory, points: int
 ) -> None:
-    project = make_project()
-    run = make_run(project)
-    with uow_factory() as uow:
-        uow.projects.add(project)
-        uow.runs.add(run, {})
-        uow.commit()
+    run = add_run(uow_factory)
     batch = [Metric(f"m{i % 7}", float(i), i, at(i)) for i in range(points)]
     with uow_factory() as uow, _statements(metadata_store.engine) as seen:
         uow.runs.add_metrics(run, batch)

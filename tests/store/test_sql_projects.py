@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from lockgate.domain.errors import AlreadyExistsError, NotFoundError
 from lockgate.domain.tracking import ProjectId
-from lockgate.store.protocols import UnitOfWork
-from tests.store.sql_builders import make_project
-
-UowFactory = Callable[[], UnitOfWork]
+from tests.store.sql_builders import UowFactory, make_project
 
 
 def test_added_project_reads_back_by_id_and_name(uow_factory: UowFactory) -> None:

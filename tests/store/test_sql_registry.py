@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,19 +17,21 @@ from lockgate.domain.registry import (
     Signature,
 )
 from lockgate.domain.tracking import Project
-from lockgate.store.protocols import UnitOfWork
-from tests.store.sql_builders import ALICE, at, make_model, make_project, make_run, make_version
-
-UowFactory = Callable[[], UnitOfWork]
+from tests.store.sql_builders import (
+    ALICE,
+    UowFactory,
+    add_project,
+    at,
+    make_model,
+    make_project,
+    make_run,
+    make_version,
+)
 
 
 @pytest.fixture
 def project(uow_factory: UowFactory) -> Project:
-    project = make_project()
-    with uow_factory() as uow:
-        uow.projects.add(project)
-        uow.commit()
-    return project
+    return add_project(uow_factory)
 
 
 @pytest.fixture

@@ -32,9 +32,7 @@ from lockgate.domain.tracking import (
     parse_order_by,
 )
 from lockgate.store.protocols import UnitOfWork
-from tests.store.sql_builders import at, make_project, make_run
-
-UowFactory = Callable[[], UnitOfWork]
+from tests.store.sql_builders import UowFactory, at, make_project, make_run
 
 METRIC_VALUES = [0.1, 0.5, 0.5, 0.9, -1.0, 0.0, math.nan, math.inf, -math.inf, 2.5]
 PARAM_VALUES = ["0.1", "0.01", "abc", "a_c", "ABC", "a%c", "b", "é", "Zeta", "a\\c"]
@@ -217,7 +215,9 @@ def test_search_matches_the_reference_on_every_filter_order_and_page_size(
     with uow_factory() as uow:
         # Every filter under two orders, every order under a few filters; small pages on
         # the latter exercise the cursors (including across the runs without a value).
-        cases = [(f, o, (1000,)) for f in FILTERS for o in ("started_at desc", "metrics.m1 asc")]
+        cases: list[tuple[str, str, tuple[int, ...]]] = [
+            (f, o, (1000,)) for f in FILTERS for o in ("started_at desc", "metrics.m1 asc")
+        ]
         cases += [(f, o, (1000, 6)) for f in PAGED_FILTERS for o in ORDERS]
         for filter_text, order_text, sizes in cases:
             comparisons, order = parse_filter(filter_text), parse_order_by(order_text)

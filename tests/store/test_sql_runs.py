@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 
 from lockgate.domain.errors import ConflictError, NotFoundError
 from lockgate.domain.tracking import DatasetInput, Metric, Project, Run, RunId, RunStatus
-from lockgate.store.protocols import UnitOfWork
-from tests.store.sql_builders import at, make_project, make_run
-
-UowFactory = Callable[[], UnitOfWork]
+from tests.store.sql_builders import UowFactory, add_project, add_run, at, make_project, make_run
 
 
 @pytest.fixture
 def project(uow_factory: UowFactory) -> Project:
-    project = make_project()
-    with uow_factory() as uow:
-        uow.projects.add(project)
-        uow.commit()
-    return project
+    return add_project(uow_factory)
 
 
 @pytest.fixture
 def run(uow_factory: UowFactory, project: Project) -> Run:
-    run = make_run(project, "baseline")
-    with uow_factory() as uow:
-        uow.runs.add(run, {"team": "growth"})
-        uow.commit()
-    return run
+    return add_run(uow_factory, project, {"team": "growth"})
 
 
 def test_run_reads_back_with_environment_and_tags(uow_factory: UowFactory, run: Run) -> None:

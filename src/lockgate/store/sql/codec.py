@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lockgate.domain.errors import AlreadyExistsError, NotFoundError
 from lockgate.domain.identity import from_micros, to_micros
+from lockgate.domain.pagination import CursorValue, Page, encode_cursor
 
 __all__ = [
     "decode_float",
@@ -22,10 +24,25 @@ __all__ = [
     "from_micros",
     "maybe_from_micros",
     "maybe_micros",
+    "page_of",
     "to_json",
     "to_micros",
     "translate_integrity",
 ]
+
+
+T = TypeVar("T")
+
+
+def page_of(
+    items: Sequence[T], page_size: int, sort_key: Callable[[T], list[CursorValue]]
+) -> Page[T]:
+    """The page of a query that fetched up to page_size + 1 items: the extra item only says
+    that a next page exists, and the cursor is the sort key of this page's last item."""
+    page = list(items[:page_size])
+    if len(items) <= page_size:
+        return Page(page, None)
+    return Page(page, encode_cursor(sort_key(page[-1])))
 
 
 def to_json(value: object) -> str:

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 
 from lockgate.domain.errors import NotFoundError
 from lockgate.domain.identity import Actor
-from lockgate.domain.pagination import Page, decode_cursor, encode_cursor
+from lockgate.domain.pagination import Page, decode_cursor
 from lockgate.domain.tracking import Project, ProjectId
-from lockgate.store.sql.codec import from_micros, to_micros, translate_integrity
+from lockgate.store.sql.codec import from_micros, page_of, to_micros, translate_integrity
 from lockgate.store.sql.tables import projects
 
 __all__ = ["SqlProjectRepository"]
@@ -49,9 +49,7 @@ class SqlProjectRepository:
             (after,) = decode_cursor(cursor, arity=1)
             query = query.where(projects.c.name > str(after))
         rows = self._connection.execute(query).all()
-        items = [_project(row) for row in rows[:page_size]]
-        has_more = len(rows) > page_size
-        return Page(items, encode_cursor([items[-1].name]) if has_more else None)
+        return page_of([_project(row) for row in rows], page_size, lambda p: [p.name])
 
     def _one(self, condition: sa.ColumnElement[bool], message: str) -> Project:
         row = self._connection.execute(sa.select(projects).where(condition)).one_or_none()

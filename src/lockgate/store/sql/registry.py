@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from lockgate.domain.errors import NotFoundError
 from lockgate.domain.identity import Actor
-from lockgate.domain.pagination import Page, decode_cursor, encode_cursor
+from lockgate.domain.pagination import Page, decode_cursor
 from lockgate.domain.registry import (
     AliasMove,
     ColumnSpec,
@@ -26,6 +26,7 @@ from lockgate.store.sql.codec import (
     dialect_insert,
     from_json,
     from_micros,
+    page_of,
     to_json,
     to_micros,
     translate_integrity,
@@ -90,9 +91,7 @@ class SqlModelRepository:
             (after,) = decode_cursor(cursor, arity=1)
             query = query.where(_models.c.name > str(after))
         rows = self._connection.execute(query).mappings().all()
-        items = [_model(row) for row in rows[:page_size]]
-        more = len(rows) > page_size
-        return Page(items, encode_cursor([items[-1].name]) if more else None)
+        return page_of([_model(row) for row in rows], page_size, lambda m: [m.name])
 
     def allocate_version(self, model_id: ModelId) -> int:
         # One statement: a row lock on PostgreSQL, and SQLite writers are serialized anyway.
@@ -159,10 +158,7 @@ class SqlModelRepository:
             if not isinstance(before, int) or isinstance(before, bool):
                 before = 0
             query = query.where(model_versions.c.version < before)
-        found = self._load_versions(query)
-        items = found[:page_size]
-        more = len(found) > page_size
-        return Page(items, encode_cursor([items[-1].version]) if more else None)
+        return page_of(self._load_versions(query), page_size, lambda v: [v.version])
 
     def current_alias(self, model_id: ModelId, alias: str) -> int | None:
         version = self._connection.execute(

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from lockgate.domain.errors import ConflictError, NotFoundError
+from lockgate.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from lockgate.domain.identity import IdFactory, Uuid7Factory
-from lockgate.domain.pagination import Page, decode_cursor, encode_cursor
+from lockgate.domain.pagination import Page, decode_cursor
 from lockgate.domain.tracking import (
     Comparison,
     DatasetInput,
@@ -26,6 +26,7 @@ from lockgate.store.sql.codec import (
     encode_float,
     from_micros,
     maybe_micros,
+    page_of,
     to_micros,
     translate_integrity,
 )
@@ -211,14 +212,16 @@ class SqlRunRepository:
             .limit(page_size + 1)
         )
         if cursor is not None:
-            query = query.where(position > sa.tuple_(*decode_cursor(cursor, arity=3)))
+            after = decode_cursor(cursor, arity=3)
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in after):
+                raise InvalidInputError("page_token does not fit this query", field="page_token")
+            query = query.where(position > sa.tuple_(*after))
         rows = self._connection.execute(query).all()
-        page = rows[:page_size]
-        items = [Metric(key, decode_float(v), step, from_micros(ts)) for v, step, ts, _ in page]
-        if len(rows) <= page_size:
-            return Page(items, None)
-        last = page[-1]
-        return Page(items, encode_cursor([last.step, last.timestamp, last.id]))
+        page = page_of(rows, page_size, lambda row: [row.step, row.timestamp, row.id])
+        items = [
+            Metric(key, decode_float(v), step, from_micros(ts)) for v, step, ts, _ in page.items
+        ]
+        return Page(items, page.next_cursor)
 
     def search(
         self,
