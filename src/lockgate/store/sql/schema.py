@@ -3,7 +3,9 @@ outdated one. Alembic is configured in code; the scripts ship inside this packag
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -64,9 +66,6 @@ def upgrade(url: str) -> None:
 def render_upgrade_sql(dialect_name: str) -> str:
     """The SQL script that upgrades an empty database of a dialect to head (Alembic offline
     mode): for review, for DBAs who run DDL themselves, and for fast test fixtures."""
-    import contextlib
-    import io
-
     config = _config()
     buffer = io.StringIO()
     config.output_buffer = buffer

@@ -71,6 +71,11 @@ def _time(name: str, *, nullable: bool = False) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger(), nullable=nullable)
 
 
+def _serial() -> sa.Column[int]:
+    # INTEGER on SQLite, where only that spelling makes the column the autoincrementing rowid.
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
+
+
 def _actor(name: str) -> sa.Column[str]:
     return sa.Column(name, sa.String(256), nullable=False)
 
@@ -132,7 +137,7 @@ tags = _keyed_values("tags")
 metrics = sa.Table(
     "metrics",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    _serial(),
     _id("run_id"),
     sa.Column("key", sa.String(250), nullable=False),
     # NULL is NaN; infinities are stored as they are.
@@ -257,7 +262,7 @@ model_aliases = sa.Table(
 alias_moves = sa.Table(
     "alias_moves",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    _serial(),
     _id("model_id"),
     sa.Column("alias", sa.String(64), nullable=False),
     sa.Column("version", sa.Integer(), nullable=True),
