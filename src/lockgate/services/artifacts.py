@@ -40,7 +40,7 @@ class ArtifactService:
         any point leaves no visible file."""
         check_id(run_id, field="run_id")
         check_artifact_path(path)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             uow.runs.get(RunId(run_id)).ensure_accepts_data()
         blob = self._blobs.put(chunks, max_bytes=self._max_bytes)
         artifact = RunArtifact(RunId(run_id), path, blob.digest, blob.size, self._ctx.clock.now())
@@ -66,7 +66,7 @@ class ArtifactService:
         check_id(run_id, field="run_id")
         if prefix:
             check_artifact_path(prefix, field="prefix")
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             run = uow.runs.get(RunId(run_id))
             return uow.artifacts.list_run_artifacts(run.id, prefix or None)
 
@@ -74,6 +74,6 @@ class ArtifactService:
         """A run file and a stream of its bytes."""
         check_id(run_id, field="run_id")
         check_artifact_path(path)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             artifact = uow.artifacts.get_run_artifact(RunId(run_id), path)
         return artifact, self._blobs.open(artifact.digest)

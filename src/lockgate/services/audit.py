@@ -34,10 +34,10 @@ class AuditService:
                 "give subject_type and subject_id together",
                 field="subject_id" if subject_id is None else "subject_type",
             )
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return uow.audit.list_events(after_seq, limit, subject_type, subject_id)
 
     def verify(self) -> ChainVerdict:
         """Recompute the whole chain and name the first event that breaks it."""
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return verify_chain(uow.audit.stored_events(), uow.audit.head())

@@ -72,7 +72,7 @@ class RegistryService:
     def get_model(self, name: str) -> RegisteredModel:
         """Raises NotFoundError."""
         check_name(name, field="name")
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return self._named(uow, uow.models.get_model(name))
 
     def list_models(
@@ -80,7 +80,7 @@ class RegistryService:
     ) -> Page[RegisteredModel]:
         """Models ordered by name, of one project or all."""
         check_page_size(page_size)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             project_id = uow.projects.get_by_name(project_name).id if project_name else None
             page = uow.models.list_models(project_id, page_size, cursor)
             return Page([self._named(uow, m) for m in page.items], page.next_cursor)
@@ -147,7 +147,7 @@ class RegistryService:
 
     def get_version(self, model_name: str, version: int) -> ModelVersion:
         """Raises NotFoundError."""
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return uow.models.get_version(check_name(model_name, field="model"), version)
 
     def list_versions(
@@ -155,14 +155,14 @@ class RegistryService:
     ) -> Page[ModelVersion]:
         """Versions of a model, newest first."""
         check_page_size(page_size)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             model = uow.models.get_model(check_name(model_name, field="model"))
             return uow.models.list_versions(model.name, page_size, cursor)
 
     def resolve(self, ref: str) -> ModelVersion:
         """The version a reference names: `churn/3`, `churn@champion` or `churn` (latest)."""
         parsed = ModelRef.parse(ref)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             model = uow.models.get_model(parsed.name)
             if parsed.version is not None:
                 return uow.models.get_version(model.name, parsed.version)
@@ -195,7 +195,7 @@ class RegistryService:
         check_alias(alias)
         if at.tzinfo is None:
             raise InvalidInputError("at must carry a timezone", field="at")
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             model = uow.models.get_model(check_name(model_name, field="model"))
             number = uow.models.alias_at(model.id, alias, at)
             if number is None:
@@ -209,7 +209,7 @@ class RegistryService:
         """Every move of an alias (or of all aliases), oldest first."""
         if alias is not None:
             check_alias(alias)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             model = uow.models.get_model(check_name(model_name, field="model"))
             return uow.models.alias_history(model.id, alias)
 

@@ -65,13 +65,13 @@ class TrackingService:
 
     def get_project(self, name: str) -> Project:
         """Raises NotFoundError."""
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return uow.projects.get_by_name(name)
 
     def list_projects(self, page_size: int, cursor: str | None) -> Page[Project]:
         """Projects ordered by name."""
         check_page_size(page_size)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return uow.projects.list_page(page_size, cursor)
 
     def start_run(
@@ -113,7 +113,7 @@ class TrackingService:
     def get_run(self, run_id: str) -> RunDetail:
         """A run with everything it recorded; raises NotFoundError."""
         check_id(run_id, field="run_id")
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             return self._with_project_name(uow, uow.runs.detail(RunId(run_id)))
 
     def end_run(self, actor: Actor, run_id: str, status: str) -> RunDetail:
@@ -202,7 +202,7 @@ class TrackingService:
         check_key(key, field="key")
         if not 1 <= page_size <= MAX_HISTORY_PAGE:
             raise InvalidInputError(f"page_size must be 1 to {MAX_HISTORY_PAGE}", field="page_size")
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             run = self._load(uow, run_id)
             return uow.runs.metric_history(run.id, key, page_size, cursor)
 
@@ -218,7 +218,7 @@ class TrackingService:
         filters = parse_filter(filter_text)
         order = parse_order_by(order_by)
         check_page_size(page_size)
-        with self._ctx.uow() as uow:
+        with self._ctx.uow(read_only=True) as uow:
             project = uow.projects.get_by_name(project_name)
             page = uow.runs.search(project.id, filters, order, page_size, cursor)
         items = [replace(d, project_name=project.name) for d in page.items]

@@ -8,7 +8,7 @@ row points at is harmless and collectable).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
@@ -208,7 +208,10 @@ class UnitOfWork(Protocol):
         """Make every change of this unit visible, atomically."""
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Makes units of work; a read-only one sees a consistent snapshot and writes nothing."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
 class BlobStore(Protocol):

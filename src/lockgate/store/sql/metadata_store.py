@@ -36,9 +36,10 @@ class SqlMetadataStore:
         """Raise SchemaOutdatedError unless the schema is at head (run `lockgate db upgrade`)."""
         check_schema_current(self.engine)
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """A new unit of work (enter it with `with`)."""
-        return SqlUnitOfWork(self.engine, self._ids)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A new unit of work (enter it with `with`); a read-only one never takes the write
+        lock and refuses writes on PostgreSQL."""
+        return SqlUnitOfWork(self.engine, self._ids, read_only=read_only)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -16,6 +16,7 @@ from lockgate.store.protocols import (
 )
 from lockgate.store.sql.artifacts import SqlArtifactIndex
 from lockgate.store.sql.audit import SqlAuditLog
+from lockgate.store.sql.engine import READ_ONLY_OPTION
 from lockgate.store.sql.projects import SqlProjectRepository
 from lockgate.store.sql.registry import SqlModelRepository
 from lockgate.store.sql.runs import SqlRunRepository
@@ -41,9 +42,12 @@ class SqlUnitOfWork:
     artifacts: ArtifactIndex
     audit: AuditLog
 
-    def __init__(self, engine: sa.Engine, ids: IdFactory | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, ids: IdFactory | None = None, *, read_only: bool = False
+    ) -> None:
         self._engine = engine
         self._ids = ids
+        self._read_only = read_only
         self._connection: sa.Connection | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -51,7 +55,11 @@ class SqlUnitOfWork:
             raise RuntimeError("a unit of work cannot be entered twice")
         connection = self._engine.connect()
         try:
+            if self._read_only:
+                connection = connection.execution_options(**{READ_ONLY_OPTION: True})
             connection.begin()
+            if self._read_only and connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
         except BaseException:
             connection.close()
             raise
