@@ -68,3 +68,16 @@ def test_order_by() -> None:
     with pytest.raises(InvalidInputError, match="tag") as caught:
         parse_order_by("tags.team")
     assert caught.value.field == "order_by"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("'x' = 'y'", "expected a field"),
+        ("metrics.auc 0.5 0.6", "expected an operator"),
+        ("started_at = '2026'", "ordering only"),
+    ],
+)
+def test_malformed_clauses_name_the_filter(text: str, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        parse_filter(text)
