@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,12 @@ class Settings(BaseSettings):
         default=None,
         description="Artifact store URL: file:///PATH or s3://BUCKET/PREFIX; default is a "
         "directory under `home`.",
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite durability: `full` syncs every commit to disk before answering; "
+        "`normal` syncs at checkpoints (a power cut may lose the newest commits, never "
+        "corrupts).",
     )
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible server (MinIO, Ceph, moto)."

@@ -45,6 +45,18 @@ def test_sqlite_file_settings(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def test_sqlite_durability_is_a_setting(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'n.db'}", sqlite_synchronous="normal")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        engine.dispose()
+    with pytest.raises(InvalidInputError) as caught:
+        create_engine_for(f"sqlite:///{tmp_path / 'o.db'}", sqlite_synchronous="off")
+    assert caught.value.field == "sqlite_synchronous"
+
+
 def test_a_sqlite_unit_of_work_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
     path = tmp_path / "lockgate.db"
     upgrade(f"sqlite:///{path}")

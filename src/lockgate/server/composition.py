@@ -44,7 +44,9 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
     """
     if not settings.metadata_url:
         settings.home.mkdir(parents=True, exist_ok=True)
-    store = SqlMetadataStore.from_url(settings.resolved_metadata_url())
+    store = SqlMetadataStore.from_url(
+        settings.resolved_metadata_url(), sqlite_synchronous=settings.sqlite_synchronous
+    )
     try:
         if check_schema:
             store.check_schema_current()

@@ -1,6 +1,7 @@
 """The engine factory: one SQLAlchemy engine per metadata URL, tuned per dialect.
 
-SQLite runs in WAL mode with full fsync and foreign keys on, and every transaction starts
+SQLite runs in WAL mode with foreign keys on and, by default, an fsync at every commit
+(`synchronous=FULL`: an acknowledged change survives a power cut); every write transaction starts
 with `BEGIN IMMEDIATE`, so writers queue for the lock up front instead of deadlocking when a
 reader upgrades. PostgreSQL goes through psycopg 3 with a pre-pinged connection pool.
 """
@@ -45,17 +46,28 @@ def normalize_url(url: str) -> URL:
     )
 
 
-def create_engine_for(url: str) -> Engine:
-    """A pooled engine for a metadata URL (the SQLite file's directory is created)."""
+SQLITE_SYNCHRONOUS = ("full", "normal")
+
+
+def create_engine_for(url: str, *, sqlite_synchronous: str = "full") -> Engine:
+    """A pooled engine for a metadata URL (the SQLite file's directory is created).
+
+    `sqlite_synchronous` is `full` (fsync at every commit) or `normal` (fsync at checkpoints:
+    a power cut may lose the newest commits but never corrupts the database).
+    """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise InvalidInputError(
+                "sqlite_synchronous must be 'full' or 'normal'", field="sqlite_synchronous"
+            )
+        return _sqlite_engine(parsed, sqlite_synchronous.upper())
     return sa.create_engine(
         parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800
     )
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _sqlite_engine(url: URL, synchronous: str) -> Engine:
     Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url,
@@ -63,18 +75,20 @@ def _sqlite_engine(url: URL) -> Engine:
         pool_size=10,
         max_overflow=20,
     )
-    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(
+        engine, "connect", lambda dbapi, record: _configure_sqlite_connection(dbapi, synchronous)
+    )
     event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite_connection(dbapi_connection: Any, synchronous: str) -> None:
     # Take transaction control away from pysqlite: it would emit a deferred BEGIN itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         # LIKE is case-sensitive, as on PostgreSQL; ilike is spelled lower() LIKE lower().

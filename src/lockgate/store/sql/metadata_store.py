@@ -28,9 +28,11 @@ class SqlMetadataStore:
         self._ids = ids
 
     @classmethod
-    def from_url(cls, url: str, ids: IdFactory | None = None) -> SqlMetadataStore:
+    def from_url(
+        cls, url: str, ids: IdFactory | None = None, *, sqlite_synchronous: str = "full"
+    ) -> SqlMetadataStore:
         """A store over a new engine for `sqlite:///PATH` or `postgresql://...`."""
-        return cls(create_engine_for(url), ids)
+        return cls(create_engine_for(url, sqlite_synchronous=sqlite_synchronous), ids)
 
     def check_schema_current(self) -> None:
         """Raise SchemaOutdatedError unless the schema is at head (run `lockgate db upgrade`)."""
