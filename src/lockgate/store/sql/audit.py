@@ -57,11 +57,7 @@ class SqlAuditLog:
                 "hash": event.hash,
             },
         )
-        self._connection.execute(
-            audit_head.update()
-            .where(audit_head.c.id == _HEAD_ID)
-            .values(seq=event.seq, hash=event.hash)
-        )
+        self._connection.execute(_UPDATE_HEAD, {"new_seq": event.seq, "new_hash": event.hash})
         return event
 
     def list_events(
@@ -107,11 +103,19 @@ class SqlAuditLog:
         return self._read_head(for_update=False)
 
     def _read_head(self, *, for_update: bool) -> ChainHead:
-        query = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID)
-        if for_update:
-            query = query.with_for_update()
+        query = _SELECT_HEAD_FOR_UPDATE if for_update else _SELECT_HEAD
         seq, digest = self._connection.execute(query).one()
         return ChainHead(seq, digest)
+
+
+# Built once: the append path runs on every change.
+_SELECT_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID)
+_SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
+_UPDATE_HEAD = (
+    audit_head.update()
+    .where(audit_head.c.id == _HEAD_ID)
+    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+)
 
 
 def _stored(row: sa.RowMapping) -> StoredEvent:

@@ -19,6 +19,7 @@ from lockgate.domain.pagination import CursorValue, Page, encode_cursor
 __all__ = [
     "decode_float",
     "dialect_insert",
+    "dialect_insert_for",
     "encode_float",
     "from_json",
     "from_micros",
@@ -78,7 +79,12 @@ def decode_float(value: float | None) -> float:
 
 def dialect_insert(connection: sa.Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
     """The dialect's INSERT, which knows ON CONFLICT."""
-    if connection.dialect.name == "postgresql":
+    return dialect_insert_for(connection.dialect.name, table)
+
+
+def dialect_insert_for(dialect_name: str, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """The INSERT of a dialect named `postgresql` or `sqlite`."""
+    if dialect_name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from lockgate.domain.tracking import (
 from lockgate.store.sql.codec import (
     decode_float,
     dialect_insert,
+    dialect_insert_for,
     encode_float,
     from_micros,
     maybe_micros,
@@ -73,9 +75,7 @@ class SqlRunRepository:
             self.set_tags(run, tags)
 
     def get(self, run_id: RunId) -> Run:
-        row = (
-            self._connection.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
-        )
+        row = self._connection.execute(_SELECT_RUN, {"run_id": run_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"run {run_id} does not exist")
         return run_from_row(row)
@@ -130,22 +130,8 @@ class SqlRunRepository:
                 current.timestamp,
             ):
                 latest[metric.key] = metric
-        insert = dialect_insert(self._connection, latest_metrics)
-        excluded = insert.excluded
-        newer = sa.or_(
-            excluded.step > latest_metrics.c.step,
-            sa.and_(
-                excluded.step == latest_metrics.c.step,
-                excluded.timestamp >= latest_metrics.c.timestamp,
-            ),
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
-            set_={"value": excluded.value, "step": excluded.step, "timestamp": excluded.timestamp},
-            where=newer,
-        )
         self._connection.execute(
-            upsert,
+            _latest_metrics_upsert(self._connection.dialect.name),
             [{**_metric_row(run, m), "project_id": run.project_id} for m in latest.values()],
         )
 
@@ -245,3 +231,27 @@ def _metric_row(run: Run, metric: Metric) -> dict[str, object]:
         "step": metric.step,
         "timestamp": to_micros(metric.timestamp),
     }
+
+
+# Hot-path statements are built once: constructing them (ON CONFLICT's `excluded` columns
+# especially) costs more CPU than executing them from SQLAlchemy's compiled cache.
+_SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("run_id"))
+
+
+@functools.cache
+def _latest_metrics_upsert(dialect_name: str) -> sa.Executable:
+    """Keep each key's latest point: the highest step, then the newest timestamp."""
+    insert = dialect_insert_for(dialect_name, latest_metrics)
+    excluded = insert.excluded
+    newer = sa.or_(
+        excluded.step > latest_metrics.c.step,
+        sa.and_(
+            excluded.step == latest_metrics.c.step,
+            excluded.timestamp >= latest_metrics.c.timestamp,
+        ),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
+        set_={"value": excluded.value, "step": excluded.step, "timestamp": excluded.timestamp},
+        where=newer,
+    )
