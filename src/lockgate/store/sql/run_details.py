@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -95,7 +96,7 @@ def _key_values(
 ) -> dict[str, dict[str, str]]:
     query = sa.select(table.c.run_id, table.c.key, table.c.value).where(table.c.run_id.in_(ids))
     found: dict[str, dict[str, str]] = {}
-    for run_id, key, value in connection.execute(query):
+    for run_id, key, value in connection.execute(query).all():
         found.setdefault(run_id, {})[key] = value
     return {run_id: dict(sorted(values.items())) for run_id, values in found.items()}
 
@@ -106,10 +107,13 @@ def _latest_metrics(connection: sa.Connection, ids: list[RunId]) -> dict[str, di
         table.c.run_id, table.c.key, table.c.value, table.c.step, table.c.timestamp
     ).where(table.c.run_id.in_(ids))
     found: dict[str, dict[str, Metric]] = {}
-    for run_id, key, value, step, timestamp in connection.execute(query):
-        found.setdefault(run_id, {})[key] = Metric(
-            key, decode_float(value), step, from_micros(timestamp)
-        )
+    # Points logged in one batch share a timestamp: convert each distinct one once.
+    moments: dict[int, datetime] = {}
+    for run_id, key, value, step, timestamp in connection.execute(query).all():
+        moment = moments.get(timestamp)
+        if moment is None:
+            moment = moments[timestamp] = from_micros(timestamp)
+        found.setdefault(run_id, {})[key] = Metric(key, decode_float(value), step, moment)
     return {run_id: dict(sorted(values.items())) for run_id, values in found.items()}
 
 
