@@ -129,8 +129,9 @@ class TrackingService:
             ended = run.end(target, self._ctx.clock.now())
             uow.runs.save_status(ended, expected=run.status)
             self._ctx.record(uow, "run.ended", actor, ("run", run.id), {"status": target.value})
+            detail = self._with_project_name(uow, uow.runs.detail(run.id))
             uow.commit()
-            return self._with_project_name(uow, uow.runs.detail(run.id))
+        return detail
 
     def log_params(self, actor: Actor, run_id: str, params: dict[str, str]) -> None:
         """Record params; a key is write-once (ConflictError on another value)."""

@@ -205,7 +205,8 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None:
-        """Make every change of this unit visible, atomically."""
+        """Make every change of this unit durable and visible, atomically. It ends the
+        unit: use no repository after it."""
 
 
 class UnitOfWorkFactory(Protocol):

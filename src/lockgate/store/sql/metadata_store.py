@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from lockgate.domain.identity import IdFactory
 from lockgate.store.sql.engine import create_engine_for
+from lockgate.store.sql.group_commit import CommitGroup, GroupUnitOfWork
 from lockgate.store.sql.schema import check_schema_current
 from lockgate.store.sql.unit_of_work import SqlUnitOfWork
 
@@ -26,6 +27,8 @@ class SqlMetadataStore:
     def __init__(self, engine: sa.Engine, ids: IdFactory | None = None) -> None:
         self.engine = engine
         self._ids = ids
+        # SQLite serializes writers anyway: let them share transactions and fsyncs.
+        self._group = CommitGroup(engine) if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(
@@ -38,11 +41,15 @@ class SqlMetadataStore:
         """Raise SchemaOutdatedError unless the schema is at head (run `lockgate db upgrade`)."""
         check_schema_current(self.engine)
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork | GroupUnitOfWork:
         """A new unit of work (enter it with `with`); a read-only one never takes the write
-        lock and refuses writes on PostgreSQL."""
+        lock and refuses writes on PostgreSQL. SQLite writers commit in groups."""
+        if self._group is not None and not read_only:
+            return GroupUnitOfWork(self._group, self._ids)
         return SqlUnitOfWork(self.engine, self._ids, read_only=read_only)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._group is not None:
+            self._group.close()
         self.engine.dispose()

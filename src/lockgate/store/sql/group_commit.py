@@ -1,0 +1,217 @@
+"""Group commit for SQLite: concurrent writers share one transaction and one fsync.
+
+With `synchronous=FULL` every commit waits for the disk. Writers are serialized by SQLite
+anyway, so instead of one fsync per unit of work, units that arrive while a commit is in
+flight run one after another inside the same transaction, each in its own SAVEPOINT (a unit
+that fails rolls back alone), and a committer thread makes the whole batch durable with one
+COMMIT. A unit's `commit()` returns only after its batch is on disk, so nothing is
+acknowledged before it is durable; if the batch's COMMIT fails, every unit in it gets the error
+and none of their changes persist.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+import sqlalchemy as sa
+
+from lockgate.domain.identity import IdFactory
+from lockgate.store.protocols import (
+    ArtifactIndex,
+    AuditLog,
+    ModelRepository,
+    ProjectRepository,
+    RunRepository,
+)
+from lockgate.store.sql.artifacts import SqlArtifactIndex
+from lockgate.store.sql.audit import SqlAuditLog
+from lockgate.store.sql.projects import SqlProjectRepository
+from lockgate.store.sql.registry import SqlModelRepository
+from lockgate.store.sql.runs import SqlRunRepository
+
+__all__ = ["CommitGroup", "GroupUnitOfWork"]
+
+
+class _Batch:
+    """Units that share one transaction; `durable` is set once its COMMIT has finished."""
+
+    def __init__(self) -> None:
+        self.members = 0
+        self.durable = threading.Event()
+        self.error: BaseException | None = None
+
+
+class CommitGroup:
+    """The shared writer connection of one SQLite database, and the thread that commits it."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()  # held while a unit works or a batch commits
+        self._wake = threading.Condition(threading.Lock())
+        self._connection: sa.Connection | None = None
+        self._batch: _Batch | None = None  # the batch of the open transaction
+        self._ready: list[_Batch] = []  # batches with members, waiting for COMMIT
+        self._stopped = False
+        self._committer: threading.Thread | None = None
+
+    def enter(self) -> sa.Connection:
+        """Take the writer connection (blocks while another unit works or a batch commits),
+        opening the shared transaction if none is open."""
+        self._lock.acquire()
+        try:
+            if self._connection is None:
+                self._connection = self._engine.connect()
+            if self._batch is None:
+                self._connection.begin()  # BEGIN IMMEDIATE, through the engine's hook
+                self._batch = _Batch()
+            return self._connection
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def leave(self, *, joined: bool) -> _Batch | None:
+        """Give the connection back. A unit that `joined` adds itself to the open batch and
+        gets it (to wait for); a batch nobody joined is rolled back at once, so the write lock
+        is not held for nothing."""
+        batch = self._batch
+        try:
+            if batch is None:
+                return None
+            if joined:
+                batch.members += 1
+                if batch.members == 1:
+                    with self._wake:
+                        self._ready.append(batch)
+                        self._wake.notify()
+                return batch
+            if batch.members == 0 and self._connection is not None:
+                self._connection.rollback()
+                self._batch = None
+            return None
+        finally:
+            self._lock.release()
+
+    def wait_durable(self, batch: _Batch) -> None:
+        """Block until the batch's COMMIT has finished; re-raise its error."""
+        self._ensure_committer()
+        batch.durable.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    def close(self) -> None:
+        """Stop the committer (after the last batch) and close the writer connection."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        if self._committer is not None:
+            self._committer.join(timeout=30)
+        with self._lock:
+            if self._connection is not None:
+                if self._batch is not None:
+                    self._connection.rollback()
+                    self._batch = None
+                self._connection.close()
+                self._connection = None
+
+    def _ensure_committer(self) -> None:
+        with self._wake:
+            if self._committer is None and not self._stopped:
+                self._committer = threading.Thread(
+                    target=self._commit_forever, name="lockgate-group-commit", daemon=True
+                )
+                self._committer.start()
+
+    def _commit_forever(self) -> None:
+        while True:
+            with self._wake:
+                while not self._ready and not self._stopped:
+                    self._wake.wait()
+                if not self._ready:
+                    return
+                self._ready.clear()
+            self._commit_open_batch()
+
+    def _commit_open_batch(self) -> None:
+        with self._lock:
+            batch, connection = self._batch, self._connection
+            if batch is None or connection is None:
+                return
+            self._batch = None
+            try:
+                connection.commit()
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiting unit
+                batch.error = exc
+                # The transaction's state is unknown: drop the DBAPI connection, which
+                # rolls back whatever it held; the next unit starts on a fresh one.
+                connection.invalidate()
+                connection.close()
+                self._connection = None
+            finally:
+                batch.durable.set()
+
+
+class GroupUnitOfWork:
+    """A unit of work inside the shared transaction of a CommitGroup (SQLite writers).
+
+    Args:
+        group: the database's commit group.
+        ids: makes ids the store mints itself (dataset versions).
+    """
+
+    projects: ProjectRepository
+    runs: RunRepository
+    models: ModelRepository
+    artifacts: ArtifactIndex
+    audit: AuditLog
+
+    def __init__(self, group: CommitGroup, ids: IdFactory | None = None) -> None:
+        self._group = group
+        self._ids = ids
+        self._savepoint: sa.NestedTransaction | None = None
+
+    def __enter__(self) -> GroupUnitOfWork:
+        connection = self._group.enter()
+        try:
+            self._savepoint = connection.begin_nested()
+        except BaseException:
+            self._group.leave(joined=False)
+            raise
+        self.projects = SqlProjectRepository(connection)
+        self.runs = SqlRunRepository(connection, self._ids)
+        self.models = SqlModelRepository(connection)
+        self.artifacts = SqlArtifactIndex(connection)
+        self.audit = SqlAuditLog(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        if savepoint is None:
+            return  # committed: the connection went back to the group already
+        try:
+            if savepoint.is_active:
+                savepoint.rollback()
+        finally:
+            self._group.leave(joined=False)
+
+    def commit(self) -> None:
+        """Release this unit's savepoint into the shared transaction and return once the
+        batch holding it is durable. The unit is finished afterwards."""
+        savepoint, self._savepoint = self._savepoint, None
+        if savepoint is None:
+            raise RuntimeError("commit() outside an open unit of work")
+        try:
+            savepoint.commit()
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            self._group.leave(joined=False)
+            raise
+        batch = self._group.leave(joined=True)
+        if batch is not None:
+            self._group.wait_durable(batch)
