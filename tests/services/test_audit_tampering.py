@@ -68,45 +68,45 @@ def test_deleting_the_newest_event_is_caught_by_the_head(
     assert verdict.first_bad_seq == 5
 
 
+def _forge(connection: sa.Connection, seq: int, prev_hash: str, event_id: str) -> None:
+    """Insert an event at `seq` whose own hash is correct for its content."""
+    at = 1_700_000_000_000_000
+    forged = compute_hash(
+        seq=seq,
+        event_id=event_id,
+        occurred_at=from_micros(at),
+        action="model.created",
+        actor="user:mallory",
+        subject_type="model",
+        subject_id="x",
+        details_json="{}",
+        prev_hash=prev_hash,
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
+            "subject_id, details, prev_hash, hash) VALUES (:seq, :id, :at, 'model.created', "
+            "'user:mallory', 'model', 'x', '{}', :prev, :hash)"
+        ),
+        {"seq": seq, "id": event_id, "at": at, "prev": prev_hash, "hash": forged},
+    )
+
+
 def test_an_inserted_event_is_named(platform: Platform, chained: sa.Engine) -> None:
-    # Make room at seq 3 and forge an event there whose own hash is correct.
+    # Make room at seq 3 (two passes: seq is unique) and forge a valid-looking event there.
     with chained.begin() as connection:
         rows = connection.execute(
             sa.text("SELECT seq, hash FROM audit_events ORDER BY seq DESC")
         ).all()
-        for seq, _ in rows:
-            if seq >= 3:
-                connection.execute(
-                    sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
-                    {"n": seq + 100, "o": seq},
-                )
-        for seq, _ in rows:
-            if seq >= 3:
-                connection.execute(
-                    sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
-                    {"n": seq + 1, "o": seq + 100},
-                )
-        prev = dict(rows)[2]
-        at = 1_700_000_000_000_000
-        forged = compute_hash(
-            seq=3,
-            event_id="f" * 32,
-            occurred_at=from_micros(at),
-            action="run.params_logged",
-            actor="user:mallory",
-            subject_type="run",
-            subject_id="x",
-            details_json="{}",
-            prev_hash=prev,
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
-                "subject_id, details, prev_hash, hash) VALUES (3, :id, :at, 'run.params_logged', "
-                "'user:mallory', 'run', 'x', '{}', :prev, :hash)"
-            ),
-            {"id": "f" * 32, "at": at, "prev": prev, "hash": forged},
-        )
+        for shift in (100, -99):
+            for seq, _ in rows:
+                if seq >= 3:
+                    base = seq if shift == 100 else seq + 100
+                    connection.execute(
+                        sa.text("UPDATE audit_events SET seq = :n WHERE seq = :o"),
+                        {"n": base + shift, "o": base},
+                    )
+        _forge(connection, 3, dict(rows)[2], "f" * 32)
     verdict = platform.audit.verify()
     assert not verdict.ok
     assert verdict.first_bad_seq == 4
@@ -117,26 +117,7 @@ def test_an_event_appended_behind_the_heads_back_is_caught(
 ) -> None:
     with chained.begin() as connection:
         prev = connection.execute(sa.text("SELECT hash FROM audit_events WHERE seq = 5")).scalar()
-        at = 1_800_000_000_000_000
-        forged = compute_hash(
-            seq=6,
-            event_id="e" * 32,
-            occurred_at=from_micros(at),
-            action="model.created",
-            actor="user:mallory",
-            subject_type="model",
-            subject_id="x",
-            details_json="{}",
-            prev_hash=str(prev),
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO audit_events (seq, id, occurred_at, action, actor, subject_type, "
-                "subject_id, details, prev_hash, hash) VALUES (6, :id, :at, 'model.created', "
-                "'user:mallory', 'model', 'x', '{}', :prev, :hash)"
-            ),
-            {"id": "e" * 32, "at": at, "prev": prev, "hash": forged},
-        )
+        _forge(connection, 6, str(prev), "e" * 32)
     verdict = platform.audit.verify()
     assert not verdict.ok
     assert verdict.first_bad_seq == 6

@@ -24,11 +24,7 @@ from lockgate.store.protocols import (
     ProjectRepository,
     RunRepository,
 )
-from lockgate.store.sql.artifacts import SqlArtifactIndex
-from lockgate.store.sql.audit import SqlAuditLog
-from lockgate.store.sql.projects import SqlProjectRepository
-from lockgate.store.sql.registry import SqlModelRepository
-from lockgate.store.sql.runs import SqlRunRepository
+from lockgate.store.sql.unit_of_work import bind_repositories
 
 __all__ = ["CommitGroup", "GroupUnitOfWork"]
 
@@ -177,11 +173,7 @@ class GroupUnitOfWork:
         except BaseException:
             self._group.leave(joined=False)
             raise
-        self.projects = SqlProjectRepository(connection)
-        self.runs = SqlRunRepository(connection, self._ids)
-        self.models = SqlModelRepository(connection)
-        self.artifacts = SqlArtifactIndex(connection)
-        self.audit = SqlAuditLog(connection)
+        bind_repositories(self, connection, self._ids)
         return self
 
     def __exit__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -21,7 +22,26 @@ from lockgate.store.sql.projects import SqlProjectRepository
 from lockgate.store.sql.registry import SqlModelRepository
 from lockgate.store.sql.runs import SqlRunRepository
 
-__all__ = ["SqlUnitOfWork"]
+__all__ = ["SqlUnitOfWork", "bind_repositories"]
+
+
+class _Repositories(Protocol):
+    projects: ProjectRepository
+    runs: RunRepository
+    models: ModelRepository
+    artifacts: ArtifactIndex
+    audit: AuditLog
+
+
+def bind_repositories(
+    unit: _Repositories, connection: sa.Connection, ids: IdFactory | None
+) -> None:
+    """Give a unit of work its repositories, all working on `connection`."""
+    unit.projects = SqlProjectRepository(connection)
+    unit.runs = SqlRunRepository(connection, ids)
+    unit.models = SqlModelRepository(connection)
+    unit.artifacts = SqlArtifactIndex(connection)
+    unit.audit = SqlAuditLog(connection)
 
 
 class SqlUnitOfWork:
@@ -64,11 +84,7 @@ class SqlUnitOfWork:
             connection.close()
             raise
         self._connection = connection
-        self.projects = SqlProjectRepository(connection)
-        self.runs = SqlRunRepository(connection, self._ids)
-        self.models = SqlModelRepository(connection)
-        self.artifacts = SqlArtifactIndex(connection)
-        self.audit = SqlAuditLog(connection)
+        bind_repositories(self, connection, self._ids)
         return self
 
     def __exit__(
