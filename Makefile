@@ -32,7 +32,8 @@ services: ## start PostgreSQL and Redis on loopback if they are down
 
 test: $(VENV)/.synced services ## run the whole test suite (SQLite and PostgreSQL)
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider
+	$(BIN)/pytest -n 2 -p no:cacheprovider --cov=lockgate --cov-report=term:skip-covered \
+		--cov-fail-under=90
 
 bench: $(VENV)/.synced services ## run the benchmarks against their peers (long)
 	$(BIN)/python benchmarks/tracking.py
