@@ -53,6 +53,7 @@ def test_units_share_one_commit_and_a_failing_unit_rolls_back_alone(
 ) -> None:
     group = CommitGroup(store.engine)
     commits = _commits(store.engine)
+    group._waiting = 1  # as if another writer were queued: units batch instead of committing
     try:
         for name, fails in (("first", False), ("broken", True), ("third", False)):
             connection = group.enter()
@@ -80,6 +81,7 @@ def test_a_failed_commit_fails_every_unit_of_the_batch(store: SqlMetadataStore) 
     def refuse(_connection: sa.Connection) -> None:
         raise OSError("disk full")
 
+    group._waiting = 1  # as if another writer were queued: both units join one batch
     try:
         batches = []
         for name in ("a", "b"):
@@ -95,6 +97,7 @@ def test_a_failed_commit_fails_every_unit_of_the_batch(store: SqlMetadataStore) 
                 group.wait_durable(batch)
         sa.event.remove(store.engine, "commit", refuse)
         assert _names(store) == []
+        group._waiting = 0
         # The group recovers: the next unit starts a fresh transaction.
         connection = group.enter()
         savepoint = connection.begin_nested()
@@ -106,6 +109,17 @@ def test_a_failed_commit_fails_every_unit_of_the_batch(store: SqlMetadataStore) 
         assert _names(store) == ["after"]
     finally:
         group.close()
+
+
+def test_a_lone_unit_commits_inline_without_the_committer(store: SqlMetadataStore) -> None:
+    commits = _commits(store.engine)
+    with store.unit_of_work() as uow:
+        uow.projects.add(make_project("alone"))
+        uow.commit()
+    assert commits == [1]
+    assert _names(store) == ["alone"]
+    assert store._group is not None
+    assert store._group._committer is None
 
 
 def test_a_unit_that_writes_nothing_releases_the_write_lock(

@@ -50,11 +50,16 @@ class CommitGroup:
         self._ready: list[_Batch] = []  # batches with members, waiting for COMMIT
         self._stopped = False
         self._committer: threading.Thread | None = None
+        self._waiting = 0  # units blocked in enter(): the writers a commit could wait for
 
     def enter(self) -> sa.Connection:
         """Take the writer connection (blocks while another unit works or a batch commits),
         opening the shared transaction if none is open."""
+        with self._wake:
+            self._waiting += 1
         self._lock.acquire()
+        with self._wake:
+            self._waiting -= 1
         try:
             if self._connection is None:
                 self._connection = self._engine.connect()
@@ -76,10 +81,14 @@ class CommitGroup:
                 return None
             if joined:
                 batch.members += 1
-                if batch.members == 1:
-                    with self._wake:
+                with self._wake:
+                    alone = batch.members == 1 and self._waiting == 0
+                    if batch.members == 1 and not alone:
                         self._ready.append(batch)
                         self._wake.notify()
+                if alone:
+                    # Nobody to share the fsync with: commit now, without a thread hand-off.
+                    self._commit(batch)
                 return batch
             if batch.members == 0 and self._connection is not None:
                 self._connection.rollback()
@@ -90,8 +99,9 @@ class CommitGroup:
 
     def wait_durable(self, batch: _Batch) -> None:
         """Block until the batch's COMMIT has finished; re-raise its error."""
-        self._ensure_committer()
-        batch.durable.wait()
+        if not batch.durable.is_set():
+            self._ensure_committer()
+            batch.durable.wait()
         if batch.error is not None:
             raise batch.error
 
@@ -130,21 +140,27 @@ class CommitGroup:
 
     def _commit_open_batch(self) -> None:
         with self._lock:
-            batch, connection = self._batch, self._connection
-            if batch is None or connection is None:
-                return
-            self._batch = None
-            try:
-                connection.commit()
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting unit
-                batch.error = exc
+            if self._batch is not None:
+                self._commit(self._batch)
+
+    def _commit(self, batch: _Batch) -> None:
+        """COMMIT the open transaction for `batch` (the caller holds the writer lock); its
+        units learn the outcome from the batch."""
+        connection, self._batch = self._connection, None
+        try:
+            if connection is None:
+                raise RuntimeError("a batch is open without a writer connection")
+            connection.commit()
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting unit
+            batch.error = exc
+            if connection is not None:
                 # The transaction's state is unknown: drop the DBAPI connection, which
                 # rolls back whatever it held; the next unit starts on a fresh one.
                 connection.invalidate()
                 connection.close()
-                self._connection = None
-            finally:
-                batch.durable.set()
+            self._connection = None
+        finally:
+            batch.durable.set()
 
 
 class GroupUnitOfWork:
