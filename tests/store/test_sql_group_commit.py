@@ -56,7 +56,7 @@ def test_units_share_one_commit_and_a_failing_unit_rolls_back_alone(
     group._waiting = 1  # as if another writer were queued: units batch instead of committing
     try:
         for name, fails in (("first", False), ("broken", True), ("third", False)):
-            connection = group.enter()
+            connection, _ = group.enter()
             savepoint = connection.begin_nested()
             _insert(connection, name)
             if fails:
@@ -85,7 +85,7 @@ def test_a_failed_commit_fails_every_unit_of_the_batch(store: SqlMetadataStore) 
     try:
         batches = []
         for name in ("a", "b"):
-            connection = group.enter()
+            connection, _ = group.enter()
             savepoint = connection.begin_nested()
             _insert(connection, name)
             savepoint.commit()
@@ -99,7 +99,7 @@ def test_a_failed_commit_fails_every_unit_of_the_batch(store: SqlMetadataStore) 
         assert _names(store) == []
         group._waiting = 0
         # The group recovers: the next unit starts a fresh transaction.
-        connection = group.enter()
+        connection, _ = group.enter()
         savepoint = connection.begin_nested()
         _insert(connection, "after")
         savepoint.commit()

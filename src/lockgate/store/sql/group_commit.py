@@ -52,9 +52,10 @@ class CommitGroup:
         self._committer: threading.Thread | None = None
         self._waiting = 0  # units blocked in enter(): the writers a commit could wait for
 
-    def enter(self) -> sa.Connection:
+    def enter(self) -> tuple[sa.Connection, bool]:
         """Take the writer connection (blocks while another unit works or a batch commits),
-        opening the shared transaction if none is open."""
+        opening the shared transaction if none is open. Also tells whether the transaction
+        already holds other units' changes (then the caller needs a savepoint)."""
         with self._wake:
             self._waiting += 1
         self._lock.acquire()
@@ -66,7 +67,7 @@ class CommitGroup:
             if self._batch is None:
                 self._connection.begin()  # BEGIN IMMEDIATE, through the engine's hook
                 self._batch = _Batch()
-            return self._connection
+            return self._connection, self._batch.members > 0
         except BaseException:
             self._lock.release()
             raise
@@ -166,6 +167,10 @@ class CommitGroup:
 class GroupUnitOfWork:
     """A unit of work inside the shared transaction of a CommitGroup (SQLite writers).
 
+    The first unit of a batch works directly in the transaction (if it fails, the whole
+    transaction rolls back: it holds nothing else); later units work inside a SAVEPOINT, so
+    a failure undoes only their own changes.
+
     Args:
         group: the database's commit group.
         ids: makes ids the store mints itself (dataset versions).
@@ -180,15 +185,17 @@ class GroupUnitOfWork:
     def __init__(self, group: CommitGroup, ids: IdFactory | None = None) -> None:
         self._group = group
         self._ids = ids
+        self._open = False
         self._savepoint: sa.NestedTransaction | None = None
 
     def __enter__(self) -> GroupUnitOfWork:
-        connection = self._group.enter()
+        connection, shared = self._group.enter()
         try:
-            self._savepoint = connection.begin_nested()
+            self._savepoint = connection.begin_nested() if shared else None
         except BaseException:
             self._group.leave(joined=False)
             raise
+        self._open = True
         bind_repositories(self, connection, self._ids)
         return self
 
@@ -198,28 +205,32 @@ class GroupUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        savepoint, self._savepoint = self._savepoint, None
-        if savepoint is None:
+        if not self._open:
             return  # committed: the connection went back to the group already
+        self._open = False
         try:
-            if savepoint.is_active:
-                savepoint.rollback()
+            self._undo()
         finally:
             self._group.leave(joined=False)
 
     def commit(self) -> None:
-        """Release this unit's savepoint into the shared transaction and return once the
-        batch holding it is durable. The unit is finished afterwards."""
-        savepoint, self._savepoint = self._savepoint, None
-        if savepoint is None:
+        """Hand this unit's changes to the shared transaction and return once the batch
+        holding them is durable. The unit is finished afterwards."""
+        if not self._open:
             raise RuntimeError("commit() outside an open unit of work")
+        self._open = False
         try:
-            savepoint.commit()
+            if self._savepoint is not None:
+                self._savepoint.commit()
         except BaseException:
-            if savepoint.is_active:
-                savepoint.rollback()
+            self._undo()
             self._group.leave(joined=False)
             raise
         batch = self._group.leave(joined=True)
         if batch is not None:
             self._group.wait_durable(batch)
+
+    def _undo(self) -> None:
+        # Without a savepoint, leaving unjoined rolls the whole transaction back.
+        if self._savepoint is not None and self._savepoint.is_active:
+            self._savepoint.rollback()
