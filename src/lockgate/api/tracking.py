@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -241,6 +242,7 @@ def _json_float(value: float) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
+@functools.lru_cache(maxsize=8192)  # a page's points share few distinct timestamps
 def _json_time(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
