@@ -229,4 +229,4 @@ class LockgateApi:
 
 
 def api_for(system: str) -> TrackingApi:
-    return LockgateApi() if system == "lockgate" else MlflowApi()
+    return LockgateApi() if system.startswith("lockgate") else MlflowApi()

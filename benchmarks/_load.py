@@ -6,6 +6,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -244,3 +245,33 @@ def wait_for_quiet(*, idle_share: float = 0.8, max_wait_s: float = 30.0) -> floa
         if share >= idle_share:
             break
     return round(share, 2)
+
+
+def count_syncs(
+    pids: list[int], action: Callable[[], LoadResult], out_dir: Path
+) -> tuple[int, LoadResult] | None:
+    """Run `action` while strace counts the fsync and fdatasync calls of `pids` (and their
+    threads); None when strace is not installed. strace slows the server down, so only the
+    ratio of syncs to acknowledged writes means anything, not the throughput."""
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    report = out_dir / f"strace-{time.monotonic_ns()}.txt"
+    argv = [strace, "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", str(report)]
+    tracer = subprocess.Popen(
+        [*argv, *(f"-p{pid}" for pid in pids)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)  # let strace attach to every thread
+        result = action()
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=30)
+    syncs = 0
+    for line in report.read_text().splitlines():
+        parts = line.split()
+        if parts and parts[-1] in ("fsync", "fdatasync"):
+            syncs += int(parts[3])
+    return syncs, result

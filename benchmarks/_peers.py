@@ -178,6 +178,10 @@ class Server:
         group = sum(_vm_rss(pid) for pid in _group_members(self.pid))
         return main, max(group, main)
 
+    def pids(self) -> list[int]:
+        """The live processes of the server (its process group)."""
+        return _group_members(self.pid)
+
     def cpu_ticks(self) -> int:
         """User plus system clock ticks used so far by the live processes of the server."""
         return sum(process_ticks(pid) for pid in _group_members(self.pid))
@@ -305,7 +309,7 @@ def make_system(name: str, backend: str, workdir: Path) -> System:
             str(sysdir / "artifacts"),
         ]
         server = Server(name, argv, env, port, "/health", log_path)
-    elif name == "lockgate":
+    elif name in ("lockgate", "lockgate_normal"):
         env |= {
             "LOCKGATE_HOME": str(sysdir / "home"),
             "LOCKGATE_METADATA_URL": database.url(
@@ -313,6 +317,9 @@ def make_system(name: str, backend: str, workdir: Path) -> System:
             ),
             "LOCKGATE_ARTIFACTS_URL": (sysdir / "artifacts").as_uri(),
         }
+        if name == "lockgate_normal":
+            # The durability FastTrackML's SQLite runs with: fsync at checkpoints only.
+            env["LOCKGATE_SQLITE_SYNCHRONOUS"] = "normal"
         lockgate = str(ROOT / ".venv" / "bin" / "lockgate")
         with log_path.open("ab") as log:
             subprocess.run(

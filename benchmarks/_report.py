@@ -21,7 +21,7 @@ class Measure:
     name: str
     label: str
     path: tuple[str, ...]
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: no "better" (durability is a trade-off)
     unit: str
 
     def get(self, system: dict[str, Any]) -> float | None:
@@ -67,11 +67,20 @@ def measures(sizes: list[str]) -> list[Measure]:
         Measure("history_p50_s", "history p50", ("history", "p50_s"), False, "s"),
         Measure("history_p95_s", "history p95", ("history", "p95_s"), False, "s"),
         Measure("rss_mib", "server RSS after the run", ("rss_group_mib",), False, "MiB"),
+        Measure(
+            "fsyncs_per_1000_writes",
+            "fsyncs per 1,000 acked writes",
+            ("syncs", "fsyncs_per_1000_writes"),
+            None,
+            "n",
+        ),
         Measure("startup_s", "cold start to first 200", ("startup_s",), False, "s"),
     ]
 
 
 def _ratio(measure: Measure, ours: float | None, theirs: float | None) -> float | None:
+    if measure.higher_is_better is None:
+        return None
     if ours is None or theirs is None or ours <= 0 or theirs <= 0:
         return None
     return round(ours / theirs if measure.higher_is_better else theirs / ours, 2)
