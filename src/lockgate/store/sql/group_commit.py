@@ -1,7 +1,8 @@
-"""Group commit for SQLite: concurrent writers share one transaction and one fsync.
+"""Group commit: concurrent writers share one transaction and one fsync.
 
-With `synchronous=FULL` every commit waits for the disk. Writers are serialized by SQLite
-anyway, so instead of one fsync per unit of work, units that arrive while a commit is in
+Every commit waits for the disk (SQLite with `synchronous=FULL`, PostgreSQL with
+`synchronous_commit=on`), and writers are serialized anyway (SQLite's write lock, the audit
+chain head's row lock on PostgreSQL), so instead of one fsync per unit of work, units that arrive while a commit is in
 flight run one after another inside the same transaction, each in its own SAVEPOINT (a unit
 that fails rolls back alone), and a committer thread makes the whole batch durable with one
 COMMIT. A unit's `commit()` returns only after its batch is on disk, so nothing is
@@ -39,7 +40,7 @@ class _Batch:
 
 
 class CommitGroup:
-    """The shared writer connection of one SQLite database, and the thread that commits it."""
+    """The shared writer connection of one database, and the thread that commits it."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -165,7 +166,7 @@ class CommitGroup:
 
 
 class GroupUnitOfWork:
-    """A unit of work inside the shared transaction of a CommitGroup (SQLite writers).
+    """A unit of work inside the shared transaction of a CommitGroup (every writer).
 
     The first unit of a batch works directly in the transaction (if it fails, the whole
     transaction rolls back: it holds nothing else); later units work inside a SAVEPOINT, so

@@ -27,8 +27,9 @@ class SqlMetadataStore:
     def __init__(self, engine: sa.Engine, ids: IdFactory | None = None) -> None:
         self.engine = engine
         self._ids = ids
-        # SQLite serializes writers anyway: let them share transactions and fsyncs.
-        self._group = CommitGroup(engine) if engine.dialect.name == "sqlite" else None
+        # Writers are serialized anyway (SQLite's write lock; the audit chain head's row lock
+        # on PostgreSQL): let them share transactions and fsyncs.
+        self._group: CommitGroup | None = CommitGroup(engine)
 
     @classmethod
     def from_url(
@@ -43,7 +44,7 @@ class SqlMetadataStore:
 
     def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork | GroupUnitOfWork:
         """A new unit of work (enter it with `with`); a read-only one never takes the write
-        lock and refuses writes on PostgreSQL. SQLite writers commit in groups."""
+        lock and refuses writes on PostgreSQL. Writers commit in groups."""
         if self._group is not None and not read_only:
             return GroupUnitOfWork(self._group, self._ids)
         return SqlUnitOfWork(self.engine, self._ids, read_only=read_only)
