@@ -43,3 +43,29 @@ def test_a_reader_does_not_hold_up_a_writer_and_cannot_write(
                 reader.projects.add(make_project("nope"))
     with metadata_store.unit_of_work(read_only=True) as reader:
         assert [p.name for p in reader.projects.list_page(10, None).items] == ["written"]
+
+
+def test_a_broken_writer_connection_is_replaced(
+    metadata_store: SqlMetadataStore, dialect: str
+) -> None:
+    with metadata_store.unit_of_work() as uow:
+        uow.projects.add(make_project("before"))
+        uow.commit()
+    group = metadata_store._group
+    assert group is not None
+    writer = group._connection
+    assert writer is not None
+    if dialect == "postgresql":  # the server ends the session, as on a restart
+        pid = writer.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        writer.rollback()
+        with metadata_store.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    else:
+        writer.connection.dbapi_connection.close()  # type: ignore[union-attr]
+    with pytest.raises(sa.exc.DBAPIError), metadata_store.unit_of_work() as uow:
+        uow.projects.add(make_project("lost"))
+    with metadata_store.unit_of_work() as uow:
+        uow.projects.add(make_project("after"))
+        uow.commit()
+    with metadata_store.unit_of_work(read_only=True) as reader:
+        assert [p.name for p in reader.projects.list_page(10, None).items] == ["after", "before"]

@@ -66,7 +66,11 @@ class CommitGroup:
             if self._connection is None:
                 self._connection = self._engine.connect()
             if self._batch is None:
-                self._connection.begin()  # BEGIN IMMEDIATE, through the engine's hook
+                try:
+                    self._connection.begin()  # BEGIN IMMEDIATE on SQLite, via the engine hook
+                except BaseException:
+                    self._drop_connection()  # e.g. the server restarted: reconnect next time
+                    raise
                 self._batch = _Batch()
             return self._connection, self._batch.members > 0
         except BaseException:
@@ -93,8 +97,12 @@ class CommitGroup:
                     self._commit(batch)
                 return batch
             if batch.members == 0 and self._connection is not None:
-                self._connection.rollback()
                 self._batch = None
+                try:
+                    self._connection.rollback()
+                except BaseException:
+                    self._drop_connection()
+                    raise
             return None
         finally:
             self._lock.release()
@@ -121,6 +129,13 @@ class CommitGroup:
                     self._batch = None
                 self._connection.close()
                 self._connection = None
+
+    def _drop_connection(self) -> None:
+        """Discard the writer connection (and whatever transaction it held)."""
+        connection, self._connection, self._batch = self._connection, None, None
+        if connection is not None:
+            connection.invalidate()
+            connection.close()
 
     def _ensure_committer(self) -> None:
         with self._wake:
@@ -155,12 +170,9 @@ class CommitGroup:
             connection.commit()
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting unit
             batch.error = exc
-            if connection is not None:
-                # The transaction's state is unknown: drop the DBAPI connection, which
-                # rolls back whatever it held; the next unit starts on a fresh one.
-                connection.invalidate()
-                connection.close()
-            self._connection = None
+            # The transaction's state is unknown: dropping the DBAPI connection rolls back
+            # whatever it held, and the next unit starts on a fresh one.
+            self._drop_connection()
         finally:
             batch.durable.set()
 
