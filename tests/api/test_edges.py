@@ -30,6 +30,20 @@ def test_oversized_json_body_is_refused(api: httpx.Client, settings: Settings) -
     assert api.get("/api/v1/projects").json()["items"] == []
 
 
+def test_only_artifact_uploads_escape_the_json_rules(api: httpx.Client) -> None:
+    api.post("/api/v1/projects", json={"name": "artifacts"})
+    response = api.post(
+        "/api/v1/projects/artifacts/runs",
+        content=b"x" * 300_000,
+        headers={"content-type": "text/plain"},
+    )
+    assert response.status_code in {413, 415}
+    assert (
+        api.post("/api/v1/projects/artifacts/runs/search", json={"filter": ""}).json()["items"]
+        == []
+    )
+
+
 def test_malformed_json_is_an_invalid_input(api: httpx.Client) -> None:
     response = api.post(
         "/api/v1/projects", content=b"{not json", headers={"content-type": "application/json"}

@@ -4,6 +4,7 @@ where JSON is expected, and a body size limit enforced while the body streams in
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,8 +14,8 @@ from lockgate.domain.identity import IdFactory
 
 __all__ = ["EdgeGuard"]
 
-# Bodies of these paths are raw bytes with their own (larger) limit, checked by the service.
-_RAW_BODY_MARKER = "/artifacts/"
+# Artifact uploads are raw bytes with their own (larger) limit, checked by the service.
+_RAW_UPLOAD = re.compile(r"/api/v1/runs/[^/]+/artifacts/.+")
 
 
 class EdgeGuard:
@@ -39,7 +40,7 @@ class EdgeGuard:
             await send(message)
 
         path: str = scope["path"]
-        is_raw = _RAW_BODY_MARKER in path
+        is_raw = scope["method"] == "PUT" and _RAW_UPLOAD.fullmatch(path) is not None
         has_body = scope["method"] in {"POST", "PUT", "PATCH"}
         if has_body and not is_raw:
             problem = self._check_json_request(scope)
