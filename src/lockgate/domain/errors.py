@@ -5,10 +5,13 @@
     ├── AlreadyExistsError      a create collided with an existing name
     ├── InvalidInputError       input breaks a rule; `field` names the part at fault
     │   ├── PayloadTooLargeError    a body or upload exceeds a configured limit
-    │   └── UnsupportedMediaTypeError   a body is not of the media type the route takes
+    │   ├── UnsupportedMediaTypeError   a body is not of the media type the route takes
+    │   └── DestinationNotAllowedError  an outbound URL points where the server may not go
     ├── ConflictError           a stale write or an illegal state transition
     ├── PolicyViolationError    a gate denied the action
     ├── PermissionDeniedError   the actor may not do this
+    ├── UnauthenticatedError    no valid credentials came with the request
+    ├── RateLimitedError        too many attempts; try again later
     ├── SchemaOutdatedError     the metadata schema is behind the code (run `lockgate db upgrade`)
     └── UserCodeError           user-supplied code failed; the cause is chained
 
@@ -20,13 +23,16 @@ from __future__ import annotations
 __all__ = [
     "AlreadyExistsError",
     "ConflictError",
+    "DestinationNotAllowedError",
     "InvalidInputError",
     "LockgateError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PolicyViolationError",
+    "RateLimitedError",
     "SchemaOutdatedError",
+    "UnauthenticatedError",
     "UnsupportedMediaTypeError",
     "UserCodeError",
     "error_class_for_code",
@@ -74,6 +80,13 @@ class UnsupportedMediaTypeError(InvalidInputError):
     code = "unsupported_media_type"
 
 
+class DestinationNotAllowedError(InvalidInputError):
+    """An outbound URL (a webhook, a notifier) resolves to an address the egress policy
+    refuses: loopback, link-local, private or otherwise not allow-listed."""
+
+    code = "destination_not_allowed"
+
+
 class ConflictError(LockgateError):
     """A stale write, or a transition the state machine does not allow."""
 
@@ -90,6 +103,22 @@ class PermissionDeniedError(LockgateError):
     """The actor may not perform this action."""
 
     code = "permission_denied"
+
+
+class UnauthenticatedError(LockgateError):
+    """The request carries no valid credentials (missing, unknown, expired or revoked)."""
+
+    code = "unauthenticated"
+
+
+class RateLimitedError(LockgateError):
+    """Too many attempts in a window; `retry_after` says when to try again, in seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class SchemaOutdatedError(LockgateError):
@@ -113,9 +142,12 @@ _BY_CODE: dict[str, type[LockgateError]] = {
         InvalidInputError,
         PayloadTooLargeError,
         UnsupportedMediaTypeError,
+        DestinationNotAllowedError,
         ConflictError,
         PolicyViolationError,
         PermissionDeniedError,
+        UnauthenticatedError,
+        RateLimitedError,
         SchemaOutdatedError,
         UserCodeError,
     )

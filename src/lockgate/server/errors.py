@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from lockgate.api import Problem
-from lockgate.domain.errors import LockgateError
+from lockgate.domain.errors import LockgateError, RateLimitedError, UnauthenticatedError
 
 __all__ = ["STATUS_BY_CODE", "install_error_handlers", "problem_response"]
 
@@ -27,6 +27,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,
     "policy_violation": 403,
     "permission_denied": 403,
+    "unauthenticated": 401,
+    "rate_limited": 429,
+    "destination_not_allowed": 422,
     "method_not_allowed": 405,
     "unsupported_media_type": 415,
     "schema_outdated": 503,
@@ -81,7 +84,12 @@ def _field_of(location: tuple[Any, ...]) -> str:
 
 async def _on_lockgate_error(request: Request, exc: Exception) -> JSONResponse:
     error = exc if isinstance(exc, LockgateError) else LockgateError(str(exc))
-    return problem_response(request, error.code, error.message, field=error.field)
+    response = problem_response(request, error.code, error.message, field=error.field)
+    if isinstance(error, UnauthenticatedError):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lockgate"'
+    elif isinstance(error, RateLimitedError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
