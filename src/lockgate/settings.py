@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -50,9 +50,62 @@ class Settings(BaseSettings):
     )
     actor: str = Field(
         default="local:user",
-        description="Who acts in local embedded mode (until identity is configured).",
+        description="Who acts in local mode (auth off): every request acts as this name, "
+        "with platform admin rights.",
+    )
+    auth_enabled: bool = Field(
+        default=False,
+        description="Require an API token or a login session on every request. Off is local "
+        "mode, which the server accepts only when bound to a loopback address.",
+    )
+    allowed_hosts: list[str] = Field(
+        default=["127.0.0.1", "localhost", "::1"],
+        description="Host header values the server answers (names or addresses, no port); "
+        "anything else gets 400, which stops DNS rebinding.",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="Browser origins allowed to call the API cross-site (exact "
+        "`scheme://host[:port]` values; a wildcard is refused). Empty: no CORS.",
+    )
+    session_ttl_seconds: int = Field(
+        default=8 * 3600, ge=60, description="How long a web login session lasts."
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description="Mark the session cookie Secure (sent over HTTPS only; browsers treat "
+        "localhost as secure).",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per user name allowed in the window."
+    )
+    login_window_seconds: int = Field(
+        default=900, ge=1, description="The window of the login rate limit, in seconds."
+    )
+    bootstrap_admin: str | None = Field(
+        default=None,
+        description="With `bootstrap_token`: the platform admin created at start-up when "
+        "no admin exists yet (for deployments where `lockgate admin bootstrap` cannot run).",
+    )
+    bootstrap_token: SecretStr | None = Field(
+        default=None,
+        description="The API token of `bootstrap_admin` (at least 32 characters); stored "
+        "only as a hash. Rotate it after the first login.",
+    )
+    egress_allow: list[str] = Field(
+        default=[],
+        description="Destinations outbound webhooks may reach although they are loopback, "
+        "link-local or private: CIDRs (`10.0.0.0/8`) or host names.",
     )
     log_level: str = Field(default="info", description="Server log level.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if "*" in origin or not origin.startswith(("https://", "http://")):
+                raise ValueError(f"CORS origin {origin!r} must be an exact scheme://host[:port]")
+        return origins
 
     def resolved_metadata_url(self) -> str:
         """The metadata URL, defaulting to the embedded SQLite file under `home`."""
