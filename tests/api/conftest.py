@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from lockgate.server.app import create_app
+from lockgate.server.guard import LOOPBACK_HOSTS
 from lockgate.server.inprocess import InProcessTransport
 from lockgate.settings import Settings
 
@@ -22,6 +23,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         max_upload_bytes=1024 * 1024,
         max_body_bytes=256 * 1024,
         actor="user:tester",
+        # The in-process clients talk to http://lockgate.test.
+        allowed_hosts=[*LOOPBACK_HOSTS, "lockgate.test"],
     )
 
 

@@ -12,6 +12,7 @@ from lockgate.cli.context import CliState
 from lockgate.cli.main import cli
 from lockgate.sdk import Client
 from lockgate.server.app import create_app
+from lockgate.server.guard import LOOPBACK_HOSTS
 from lockgate.server.inprocess import InProcessTransport
 from lockgate.settings import Settings
 
@@ -25,6 +26,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         metadata_url=db_url,
         artifacts_url=(tmp_path / "artifacts").as_uri(),
         actor="user:tester",
+        # The in-process clients talk to http://lockgate.test.
+        allowed_hosts=[*LOOPBACK_HOSTS, "lockgate.test"],
     )
 
 

@@ -42,7 +42,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_demo_data_is_complete(demo_home: Path) -> None:
     settings = Settings(home=demo_home)
-    with Client("http://demo", transport=InProcessTransport(create_app(settings))) as client:
+    with Client("http://localhost", transport=InProcessTransport(create_app(settings))) as client:
         runs = list(client.runs.search("churn", page_size=100))
         assert len(runs) == 36
         assert Counter(r.status for r in runs) == {"finished": 31, "failed": 3, "killed": 2}

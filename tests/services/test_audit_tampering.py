@@ -7,13 +7,14 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from lockgate.domain.access import Caller
 from lockgate.domain.audit import compute_hash
 from lockgate.domain.identity import Actor, from_micros
 from lockgate.domain.tracking import RunEnvironment
 from lockgate.server.composition import Platform
 from lockgate.store.sql.engine import create_engine_for
 
-ALICE = Actor("user:alice")
+ALICE = Caller.local(Actor("user:alice"))
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def chained(platform: Platform, db_url: str) -> Iterator[sa.Engine]:
     platform.tracking.log_params(ALICE, run.id, {"lr": "0.1"})
     platform.tracking.set_tags(ALICE, run.id, {"team": "a"})
     platform.tracking.end_run(ALICE, run.id, "finished")
-    assert platform.audit.verify().ok
+    assert platform.audit.verify(ALICE).ok
     engine = create_engine_for(db_url)
     yield engine
     engine.dispose()
@@ -41,7 +42,7 @@ def test_an_edited_event_is_named(platform: Platform, chained: sa.Engine) -> Non
         "UPDATE audit_events SET details = :d WHERE seq = 3",
         d='{"keys":["lr","momentum"]}',
     )
-    verdict = platform.audit.verify()
+    verdict = platform.audit.verify(ALICE)
     assert not verdict.ok
     assert verdict.first_bad_seq == 3
     assert "edited" in (verdict.reason or "")
@@ -49,12 +50,12 @@ def test_an_edited_event_is_named(platform: Platform, chained: sa.Engine) -> Non
 
 def test_an_edited_actor_is_named(platform: Platform, chained: sa.Engine) -> None:
     _execute(chained, "UPDATE audit_events SET actor = 'user:mallory' WHERE seq = 2")
-    assert platform.audit.verify().first_bad_seq == 2
+    assert platform.audit.verify(ALICE).first_bad_seq == 2
 
 
 def test_a_deleted_event_is_named(platform: Platform, chained: sa.Engine) -> None:
     _execute(chained, "DELETE FROM audit_events WHERE seq = 2")
-    verdict = platform.audit.verify()
+    verdict = platform.audit.verify(ALICE)
     assert not verdict.ok
     assert verdict.first_bad_seq == 2
 
@@ -63,7 +64,7 @@ def test_deleting_the_newest_event_is_caught_by_the_head(
     platform: Platform, chained: sa.Engine
 ) -> None:
     _execute(chained, "DELETE FROM audit_events WHERE seq = 5")
-    verdict = platform.audit.verify()
+    verdict = platform.audit.verify(ALICE)
     assert not verdict.ok
     assert verdict.first_bad_seq == 5
 
@@ -107,7 +108,7 @@ def test_an_inserted_event_is_named(platform: Platform, chained: sa.Engine) -> N
                         {"n": base + shift, "o": base},
                     )
         _forge(connection, 3, dict(rows)[2], "f" * 32)
-    verdict = platform.audit.verify()
+    verdict = platform.audit.verify(ALICE)
     assert not verdict.ok
     assert verdict.first_bad_seq == 4
 
@@ -118,7 +119,7 @@ def test_an_event_appended_behind_the_heads_back_is_caught(
     with chained.begin() as connection:
         prev = connection.execute(sa.text("SELECT hash FROM audit_events WHERE seq = 5")).scalar()
         _forge(connection, 6, str(prev), "e" * 32)
-    verdict = platform.audit.verify()
+    verdict = platform.audit.verify(ALICE)
     assert not verdict.ok
     assert verdict.first_bad_seq == 6
 
@@ -128,6 +129,6 @@ def test_reordered_events_are_named(platform: Platform, chained: sa.Engine) -> N
         connection.execute(sa.text("UPDATE audit_events SET seq = 100 WHERE seq = 3"))
         connection.execute(sa.text("UPDATE audit_events SET seq = 3 WHERE seq = 4"))
         connection.execute(sa.text("UPDATE audit_events SET seq = 4 WHERE seq = 100"))
-    verdict = platform.audit.verify()
+    verdict = platform.audit.verify(ALICE)
     assert not verdict.ok
     assert verdict.first_bad_seq == 3

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 from concurrent.futures import ThreadPoolExecutor
 
+from lockgate.domain.access import Caller
 from lockgate.domain.errors import ConflictError
 from lockgate.domain.identity import Actor
 from lockgate.domain.tracking import RunEnvironment
 from lockgate.server.composition import Platform
 from lockgate.services import MetricPoint
 
-ALICE = Actor("user:alice")
+ALICE = Caller.local(Actor("user:alice"))
 
 
 def _run_with_model_files(platform: Platform) -> str:
@@ -32,7 +33,7 @@ def test_concurrent_registrations_get_distinct_contiguous_versions(platform: Pla
     with ThreadPoolExecutor(max_workers=8) as pool:
         numbers = list(pool.map(register, range(24)))
     assert sorted(numbers) == list(range(1, 25))
-    assert platform.audit.verify().ok
+    assert platform.audit.verify(ALICE).ok
 
 
 def test_racing_to_end_a_run_has_one_winner(platform: Platform) -> None:
@@ -49,8 +50,8 @@ def test_racing_to_end_a_run_has_one_winner(platform: Platform) -> None:
         outcomes = list(pool.map(end, ["finished", "failed", "killed"] * 2))
     winners = [o for o in outcomes if o != "refused"]
     assert len(winners) == 1
-    assert platform.tracking.get_run(run.id).run.status.value == winners[0]
-    ended_events = [e for e in platform.audit.list_events(0, 100) if e.action == "run.ended"]
+    assert platform.tracking.get_run(ALICE, run.id).run.status.value == winners[0]
+    ended_events = [e for e in platform.audit.list_events(ALICE, 0, 100) if e.action == "run.ended"]
     assert len(ended_events) == 1
 
 
@@ -63,9 +64,9 @@ def test_concurrent_metric_logging_loses_nothing_and_keeps_the_chain(platform: P
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(log, range(80)))
-    history = platform.tracking.metric_history(run.id, "loss", 1000, None).items
+    history = platform.tracking.metric_history(ALICE, run.id, "loss", 1000, None).items
     assert [m.step for m in history] == list(range(80))
-    assert platform.tracking.get_run(run.id).metrics["loss"].step == 79
-    verdict = platform.audit.verify()
+    assert platform.tracking.get_run(ALICE, run.id).metrics["loss"].step == 79
+    verdict = platform.audit.verify(ALICE)
     assert verdict.ok
     assert verdict.checked == 2 + 80

@@ -7,12 +7,13 @@ from datetime import datetime
 
 import pytest
 
+from lockgate.domain.access import Caller
 from lockgate.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from lockgate.domain.identity import Actor
 from lockgate.domain.tracking import DatasetInput, RunEnvironment
 from lockgate.server.composition import Platform
 
-ALICE = Actor("user:alice")
+ALICE = Caller.local(Actor("user:alice"))
 
 
 @pytest.fixture
@@ -23,10 +24,10 @@ def run_id(platform: Platform) -> str:
 
 
 def test_models_are_read_back_with_their_project(platform: Platform, run_id: str) -> None:
-    assert platform.registry.get_model("clf").project_name == "churn"
-    listed = platform.registry.list_models("churn", 10, None).items
+    assert platform.registry.get_model(ALICE, "clf").project_name == "churn"
+    listed = platform.registry.list_models(ALICE, "churn", 10, None).items
     assert [(m.name, m.project_name) for m in listed] == [("clf", "churn")]
-    assert platform.registry.list_models(None, 10, None).items == listed
+    assert platform.registry.list_models(ALICE, None, 10, None).items == listed
 
 
 def test_a_failed_run_cannot_become_a_version(platform: Platform, run_id: str) -> None:
@@ -38,14 +39,14 @@ def test_a_failed_run_cannot_become_a_version(platform: Platform, run_id: str) -
 
 def test_alias_rules(platform: Platform, run_id: str) -> None:
     with pytest.raises(NotFoundError, match="no alias"):
-        platform.registry.resolve("clf@champion")
+        platform.registry.resolve(ALICE, "clf@champion")
     with pytest.raises(NotFoundError, match="no alias"):
         platform.registry.delete_alias(ALICE, "clf", "champion")
     with pytest.raises(InvalidInputError, match="timezone") as caught:
-        platform.registry.alias_at("clf", "champion", datetime(2026, 1, 1))  # noqa: DTZ001
+        platform.registry.alias_at(ALICE, "clf", "champion", datetime(2026, 1, 1))  # noqa: DTZ001
     assert caught.value.field == "at"
     with pytest.raises(InvalidInputError) as bad:
-        platform.registry.alias_history("clf", "Bad!")
+        platform.registry.alias_history(ALICE, "clf", "Bad!")
     assert bad.value.field == "alias"
 
 
@@ -67,7 +68,7 @@ def test_tracking_rules(platform: Platform, run_id: str) -> None:
         platform.tracking.set_tags(ALICE, run_id, {})
     assert tags.value.field == "tags"
     with pytest.raises(InvalidInputError) as page:
-        platform.tracking.metric_history(run_id, "loss", 0, None)
+        platform.tracking.metric_history(ALICE, run_id, "loss", 0, None)
     assert page.value.field == "page_size"
     with pytest.raises(InvalidInputError) as params:
         platform.tracking.log_params(ALICE, run_id, {str(i): "x" for i in range(1001)})
@@ -76,7 +77,7 @@ def test_tracking_rules(platform: Platform, run_id: str) -> None:
     with pytest.raises(InvalidInputError) as schema:
         platform.tracking.log_input(ALICE, run_id, wide)
     assert schema.value.field == "dataset.schema"
-    assert platform.audit.verify().checked == 3  # project, model, run: nothing else written
+    assert platform.audit.verify(ALICE).checked == 3  # project, model, run: nothing else written
 
 
 def test_audit_listing_rules(platform: Platform) -> None:
@@ -87,5 +88,5 @@ def test_audit_listing_rules(platform: Platform) -> None:
         ({"after_seq": 0, "limit": 10, "subject_id": "x"}, "subject_type"),
     ):
         with pytest.raises(InvalidInputError) as caught:
-            platform.audit.list_events(**kwargs)  # type: ignore[arg-type]
+            platform.audit.list_events(ALICE, **kwargs)  # type: ignore[arg-type]
         assert caught.value.field == field

@@ -1,15 +1,18 @@
-"""Wire types shared by every area: the error envelope, pages, and floats that may be NaN."""
+"""Wire types shared by every area: the error envelope and the error responses every route
+documents, pages, and floats that may be NaN."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 __all__ = [
     "API_VERSION",
+    "ERROR_RESPONSES",
+    "PROBLEM_MEDIA_TYPE",
     "ApiModel",
     "JsonFloat",
     "PageOut",
@@ -76,6 +79,32 @@ class Problem(ApiModel):
     field: str | None = None
     request_id: str | None = None
     errors: list[dict[str, str]] | None = None
+
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_ERROR_MEANINGS = {
+    400: "A malformed request, or a Host header the server does not answer (`code` says which).",
+    401: "No valid credentials (`unauthenticated`).",
+    403: "The caller may not do this, or a policy gate denied it.",
+    404: "A named object, or the route, does not exist.",
+    409: "The name is taken, a stale write, or an illegal state transition.",
+    413: "The body is larger than the configured limit.",
+    415: "The body is not of the expected media type.",
+    422: "The input breaks a rule; `field` names the part at fault.",
+    429: "Too many attempts; `Retry-After` says when to try again.",
+}
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": meaning,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, meaning in _ERROR_MEANINGS.items()
+}
+"""The error responses of every route, as FastAPI's `responses=` takes them: each a problem+json
+body (`Problem`, which `lockgate.server.errors` adds to the OpenAPI components). Documented so
+clients and the schema fuzzer know every status a route may answer."""
 
 
 class PageOut(ApiModel, Generic[T]):

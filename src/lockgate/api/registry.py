@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from lockgate.api.common import ApiModel, UtcDatetime
+from lockgate.api.limits import (
+    MAX_COLUMNS,
+    MAX_INT64,
+    ArtifactPathText,
+    IdText,
+    Metadata,
+    NameText,
+    ValueText,
+    VersionNumber,
+)
 from lockgate.domain.registry import (
+    TENSOR_TYPES,
     AliasMove,
     ColumnSpec,
     ModelVersion,
@@ -29,11 +42,11 @@ __all__ = [
 class ModelIn(ApiModel):
     """Register a model in a project; owner and description are required."""
 
-    name: str
-    project: str
-    owner: str
-    description: str
-    metadata: dict[str, str] = Field(default_factory=dict)
+    name: NameText
+    project: NameText
+    owner: Annotated[str, Field(max_length=256)]
+    description: ValueText
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class ModelOut(ApiModel):
@@ -61,14 +74,20 @@ class ModelOut(ApiModel):
 
 
 class ColumnSpecIO(ApiModel):
-    name: str
-    type: str
-    shape: list[int] = Field(default_factory=lambda: [-1])
+    """One named input or output: its element type and shape (-1 is a free dimension)."""
+
+    name: Annotated[str, Field(max_length=256)]
+    type: Annotated[str, Field(max_length=32, json_schema_extra={"enum": sorted(TENSOR_TYPES)})]
+    shape: list[Annotated[int, Field(ge=-1, le=MAX_INT64)]] = Field(
+        default_factory=lambda: [-1], max_length=8
+    )
 
 
 class SignatureIO(ApiModel):
-    inputs: list[ColumnSpecIO]
-    outputs: list[ColumnSpecIO]
+    """The input and output columns of a model version (up to 10,000 each)."""
+
+    inputs: list[ColumnSpecIO] = Field(max_length=MAX_COLUMNS)
+    outputs: list[ColumnSpecIO] = Field(max_length=MAX_COLUMNS)
 
     def to_domain(self) -> Signature:
         def specs(columns: list[ColumnSpecIO]) -> tuple[ColumnSpec, ...]:
@@ -87,11 +106,11 @@ class SignatureIO(ApiModel):
 class VersionIn(ApiModel):
     """Create a version from the files a run logged under `artifact_path`."""
 
-    run_id: str
-    artifact_path: str
+    run_id: IdText
+    artifact_path: ArtifactPathText
     signature: SignatureIO | None = None
-    description: str = ""
-    metadata: dict[str, str] = Field(default_factory=dict)
+    description: ValueText = ""
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class VersionFileOut(ApiModel):
@@ -133,7 +152,9 @@ class VersionOut(ApiModel):
 
 
 class AliasIn(ApiModel):
-    version: int = Field(ge=1)
+    """The version an alias is to point at."""
+
+    version: VersionNumber
 
 
 class AliasMoveOut(ApiModel):

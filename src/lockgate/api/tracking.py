@@ -6,11 +6,25 @@ import functools
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from lockgate.api.common import ApiModel, JsonFloat, UtcDatetime
+from lockgate.api.limits import (
+    MAX_COLUMNS,
+    MAX_FILTER_LENGTH,
+    MAX_INT64,
+    MAX_METRICS_PER_CALL,
+    MAX_PACKAGES,
+    KeyText,
+    NameText,
+    PageSizeNumber,
+    PageTokenText,
+    QueryText,
+    StringMap,
+    ValueText,
+)
 from lockgate.domain.tracking import DatasetInput, Metric, Project, RunDetail, RunEnvironment
 
 __all__ = [
@@ -37,8 +51,8 @@ __all__ = [
 class ProjectIn(ApiModel):
     """Create a project."""
 
-    name: str = Field(examples=["churn"])
-    description: str = ""
+    name: NameText = Field(examples=["churn"])
+    description: ValueText = ""
 
 
 class ProjectOut(ApiModel):
@@ -62,10 +76,15 @@ class ProjectOut(ApiModel):
 class EnvironmentIn(ApiModel):
     """What the run runs on; the SDK captures it at start."""
 
-    git_sha: str | None = None
+    git_sha: (
+        Annotated[str, Field(max_length=64, json_schema_extra={"pattern": "^[0-9a-f]{7,64}$"})]
+        | None
+    ) = None
     git_dirty: bool | None = None
-    python_version: str | None = None
-    packages: list[str] = Field(default_factory=list)
+    python_version: Annotated[str, Field(max_length=256)] | None = None
+    packages: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list, max_length=MAX_PACKAGES
+    )
     seed: int | None = None
 
     def to_domain(self) -> RunEnvironment:
@@ -77,46 +96,59 @@ class EnvironmentIn(ApiModel):
 class RunIn(ApiModel):
     """Start a run in a project."""
 
-    name: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    name: Annotated[str, Field(max_length=256)] = ""
+    tags: StringMap = Field(default_factory=dict)
     environment: EnvironmentIn = Field(default_factory=EnvironmentIn)
 
 
 class RunEndIn(ApiModel):
     """End a run: finished, failed or killed."""
 
-    status: str = Field(examples=["finished"])
+    status: Annotated[
+        str, Field(max_length=16, json_schema_extra={"enum": ["finished", "failed", "killed"]})
+    ] = Field(examples=["finished"])
 
 
 class ParamsIn(ApiModel):
-    params: dict[str, str]
+    """Params to record: 1 to 1,000 keys per call."""
+
+    params: StringMap
 
 
 class MetricIn(ApiModel):
     """One metric point; `timestamp` defaults to the server's time of receipt."""
 
-    key: str
+    key: KeyText
     value: JsonFloat
-    step: int = 0
+    step: int = Field(default=0, ge=0, le=MAX_INT64)
     timestamp: UtcDatetime | None = None
 
 
 class MetricsIn(ApiModel):
-    metrics: list[MetricIn] = Field(min_length=1)
+    """Metric points to record: 1 to 10,000 per call."""
+
+    metrics: list[MetricIn] = Field(min_length=1, max_length=MAX_METRICS_PER_CALL)
 
 
 class TagsIn(ApiModel):
-    tags: dict[str, str]
+    """Tags to insert or overwrite: up to 1,000 keys per call."""
+
+    tags: StringMap
 
 
 class DatasetIn(ApiModel):
     """A dataset version read by a run: name, content fingerprint, schema, row count."""
 
-    name: str
-    fingerprint: str
-    row_count: int | None = None
-    schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
-    source: str | None = None
+    name: NameText
+    fingerprint: Annotated[
+        str, Field(max_length=128, json_schema_extra={"pattern": "^[A-Za-z0-9]{8,128}$"})
+    ]
+    row_count: Annotated[int, Field(le=MAX_INT64)] | None = None
+    schema_: Annotated[
+        dict[Annotated[str, Field(max_length=512)], Annotated[str, Field(max_length=128)]],
+        Field(max_length=MAX_COLUMNS),
+    ] = Field(default_factory=dict, alias="schema")
+    source: Annotated[str, Field(max_length=2048)] | None = None
 
     def to_domain(self) -> DatasetInput:
         return DatasetInput(
@@ -228,10 +260,10 @@ class RunSearchIn(ApiModel):
     """Search a project's runs, e.g. filter `metrics.auc > 0.8 and params.depth = '6'`,
     order_by `metrics.auc desc`."""
 
-    filter: str = ""
-    order_by: str | None = None
-    page_size: int = 100
-    page_token: str | None = None
+    filter: Annotated[QueryText, Field(max_length=MAX_FILTER_LENGTH)] = ""
+    order_by: Annotated[QueryText, Field(max_length=512)] | None = None
+    page_size: PageSizeNumber = 100
+    page_token: PageTokenText | None = None
 
 
 def _json_float(value: float) -> float | str:

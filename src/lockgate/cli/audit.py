@@ -116,6 +116,6 @@ def _verify_locally(state: CliState) -> ChainVerdictOut:
 
     platform = build_platform(state.settings())
     try:
-        return ChainVerdictOut.from_domain(platform.audit.verify())
+        return ChainVerdictOut.from_domain(platform.audit.verify(platform.operator()))
     finally:
         platform.close()

@@ -1,5 +1,5 @@
 """What every CLI command shares: the state on the click context (settings overrides, the
-server URL, an optional transport for tests) and the options that fill it."""
+server URL and API token, an optional transport for tests) and the options that fill it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+from click.core import ParameterSource
 
 from lockgate.sdk import Client
 from lockgate.sdk.http import DEFAULT_URL
@@ -20,6 +21,7 @@ __all__ = [
     "json_option",
     "pass_state",
     "settings_options",
+    "token_option",
     "url_option",
 ]
 
@@ -34,19 +36,21 @@ class CliState:
         transport: An httpx transport for every client the CLI makes (tests pass one over
             the in-process app); None means the network.
         url: The server URL commands talk to.
+        token: The API token sent as a bearer token; None sends none (local mode).
         settings_overrides: Settings fields given on the command line; the rest come from
             `LOCKGATE_*` environment variables through `Settings`.
     """
 
     transport: httpx.BaseTransport | None = None
     url: str = DEFAULT_URL
+    token: str | None = None
     settings_overrides: dict[str, Any] = field(default_factory=dict)
 
     def client(self) -> Client:
         """A client for the server at `url` (or over the injected transport, which the
         client borrows: closing the client leaves it open for the next command)."""
         transport = None if self.transport is None else _BorrowedTransport(self.transport)
-        return Client(self.url, transport=transport)
+        return Client(self.url, token=self.token, transport=transport)
 
     def settings(self, **overrides: Any) -> Settings:
         """The Settings of this invocation: command-line values over the environment."""
@@ -111,7 +115,29 @@ def _set_url(ctx: click.Context, _: click.Parameter, value: str) -> None:
     ctx.ensure_object(CliState).url = value
 
 
-url_option = click.option(
+def _set_token(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    # A token given on `lockgate` itself stays unless the command names another: the
+    # environment only fills in a token nobody gave.
+    if not value:
+        return
+    state = ctx.ensure_object(CliState)
+    from_env = ctx.get_parameter_source("token") is ParameterSource.ENVIRONMENT
+    if state.token is None or not from_env:
+        state.token = value
+
+
+token_option = click.option(
+    "--token",
+    envvar="LOCKGATE_TOKEN",
+    default=None,
+    metavar="TOKEN",
+    expose_value=False,
+    callback=_set_token,
+    help="API token, sent as a bearer token (LOCKGATE_TOKEN); needed when the server has auth on.",
+)
+"""`--token`: on `lockgate` itself and on every command that talks to a server."""
+
+_url = click.option(
     "--url",
     envvar="LOCKGATE_URL",
     default=DEFAULT_URL,
@@ -120,7 +146,12 @@ url_option = click.option(
     callback=_set_url,
     help="Server URL (LOCKGATE_URL).",
 )
-"""`--url` of every command that talks to a server."""
+
+
+def url_option(function: F) -> F:
+    """`--url` and `--token` of every command that talks to a server."""
+    return _url(token_option(function))
+
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 """`--json` of every list and show command."""

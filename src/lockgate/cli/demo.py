@@ -32,7 +32,7 @@ def demo(state: CliState, no_serve: bool, host: str | None, port: int | None) ->
     upgrade(url)
     console = stdout_console()
     transport = InProcessTransport(create_app(settings))
-    with Client("http://lockgate.embedded", transport=transport) as client:
+    with Client("http://localhost", transport=transport) as client:
         summary = seed_demo(client)
     if summary is None:
         console.print(f"project [bold]{PROJECT}[/bold] already seeded in {redact_url(url)}")
@@ -44,8 +44,10 @@ def demo(state: CliState, no_serve: bool, host: str | None, port: int | None) ->
         )
     if no_serve:
         return
-    from lockgate.server.run import serve
+    from lockgate.server.run import check_binding, describe_mode, serve
 
+    check_binding(settings)
+    console.print(describe_mode(settings), highlight=False)
     console.print(
         f"\nLockgate demo: [bold green]http://{settings.host}:{settings.port}[/bold green]"
         "  (Ctrl-C to stop)",

@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 
+from lockgate.cli.admin import admin
 from lockgate.cli.artifacts import artifacts
 from lockgate.cli.audit import audit
-from lockgate.cli.context import CliState, settings_options
+from lockgate.cli.context import CliState, settings_options, token_option
 from lockgate.cli.demo import demo
+from lockgate.cli.identity import grants, principals, teams, tokens, whoami
 from lockgate.cli.registry import models
 from lockgate.cli.server import db, server
 from lockgate.cli.tracking import projects, runs
@@ -47,13 +49,30 @@ class LockgateGroup(click.Group):
 @click.group(cls=LockgateGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lockgate")
 @settings_options
+@token_option
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Lockgate: track runs, register models and audit every change."""
+    """Lockgate: track runs, register models, control who may do what, and audit every
+    change."""
     ctx.ensure_object(CliState)
 
 
-for command in (projects, runs, models, artifacts, audit, server, db, demo):
+for command in (
+    projects,
+    runs,
+    models,
+    artifacts,
+    audit,
+    whoami,
+    principals,
+    teams,
+    tokens,
+    grants,
+    admin,
+    server,
+    db,
+    demo,
+):
     cli.add_command(command)
 
 

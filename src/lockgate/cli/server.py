@@ -41,14 +41,17 @@ def server() -> None:
 @pass_state
 def start(state: CliState, host: str | None, port: int | None) -> None:
     """Serve the REST API until interrupted; refuses to start on an outdated schema."""
-    from lockgate.server.run import serve
+    from lockgate.server.run import check_binding, describe_mode, serve
 
     settings = state.settings(host=host, port=port)
-    stdout_console().print(
+    check_binding(settings)
+    console = stdout_console()
+    console.print(
         f"starting Lockgate on [bold]http://{settings.host}:{settings.port}[/bold] "
         f"(metadata {redact_url(settings.resolved_metadata_url())})",
         highlight=False,
     )
+    console.print(describe_mode(settings), highlight=False)
     serve(settings)
 
 

@@ -16,6 +16,7 @@ from lockgate.sdk.artifacts import Artifacts
 from lockgate.sdk.audit import Audit
 from lockgate.sdk.environment import capture_environment as environment_of_this_process
 from lockgate.sdk.http import DEFAULT_URL, HttpSession
+from lockgate.sdk.identity import Auth, Grants, Principals, Teams, Tokens
 from lockgate.sdk.registry import Models
 from lockgate.sdk.tracking import Projects, Runs
 
@@ -27,7 +28,8 @@ class Client:
 
     Args:
         url: The server's root URL.
-        token: An API token, sent as a bearer token.
+        token: An API token, sent as a bearer token (needed when the server has auth on;
+            `client.auth.whoami()` tells who it stands for).
         transport: An httpx transport to use instead of the network (e.g. the in-process
             app in tests, or `lockgate.embedded_client()`).
         timeout: Seconds (or an `httpx.Timeout`) for connect, read and write.
@@ -53,6 +55,11 @@ class Client:
         self.models = Models(self._http)
         self.artifacts = Artifacts(self._http)
         self.audit = Audit(self._http)
+        self.auth = Auth(self._http)
+        self.principals = Principals(self._http)
+        self.teams = Teams(self._http)
+        self.tokens = Tokens(self._http)
+        self.grants = Grants(self._http)
 
     @property
     def url(self) -> str:

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from lockgate.domain.identity import Uuid7Factory
-from lockgate.server.composition import Platform, build_platform
+from lockgate.server.auth import Authenticator
+from lockgate.server.composition import Platform, bootstrap_from_settings, build_platform
+from lockgate.server.cors import install_cors
 from lockgate.server.errors import install_error_handlers
 from lockgate.server.guard import EdgeGuard
 from lockgate.server.routes import ROUTERS
@@ -22,6 +24,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     """Build the app. Raises SchemaOutdatedError when the database is behind the code."""
     settings = settings or Settings()
     platform = platform or build_platform(settings)
+    bootstrap_from_settings(platform)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -38,5 +41,16 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(EdgeGuard, ids=Uuid7Factory(), max_body_bytes=settings.max_body_bytes)
+    # The last added runs first: CORS, the edge guard, authentication, then the routes.
+    app.add_middleware(
+        Authenticator, credentials=platform.credentials, local_caller=platform.local_caller
+    )
+    app.add_middleware(
+        EdgeGuard,
+        ids=Uuid7Factory(),
+        max_body_bytes=settings.max_body_bytes,
+        allowed_hosts=settings.allowed_hosts,
+    )
+    # Outermost: preflights are answered before auth, and refusals carry CORS headers.
+    install_cors(app, settings.cors_origins)
     return app

@@ -4,11 +4,19 @@ builds the services. Nothing else in Lockgate chooses an implementation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from lockgate.domain.access import Caller
+from lockgate.domain.errors import InvalidInputError
 from lockgate.domain.identity import Actor, SystemClock, Uuid7Factory
+from lockgate.egress import EgressPolicy
+from lockgate.server.passwords import Argon2Hasher
 from lockgate.services import (
     ArtifactService,
     AuditService,
+    CredentialService,
+    LoginPolicy,
+    PrincipalService,
     RegistryService,
     ServiceContext,
     TrackingService,
@@ -17,7 +25,7 @@ from lockgate.settings import Settings
 from lockgate.store.artifacts import open_blob_store
 from lockgate.store.sql import SqlMetadataStore
 
-__all__ = ["Platform", "build_platform"]
+__all__ = ["Platform", "bootstrap_from_settings", "build_platform"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +38,18 @@ class Platform:
     registry: RegistryService
     artifacts: ArtifactService
     audit: AuditService
-    default_actor: Actor
+    principals: PrincipalService
+    credentials: CredentialService
+    local_caller: Caller | None
+    """The caller of every request in local mode (auth off); None when auth is on."""
+    egress: EgressPolicy
+    """Where outbound notifications may go; built at start-up so a bad allow-list entry
+    stops the server there."""
+
+    def operator(self) -> Caller:
+        """The caller of admin commands run against the database directly: whoever holds
+        its credentials holds every permission anyway."""
+        return Caller.local(Actor(self.settings.actor))
 
     def close(self) -> None:
         """Release database connections."""
@@ -57,6 +76,18 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         store.dispose()
         raise
     context = ServiceContext(store.unit_of_work, SystemClock(), Uuid7Factory())
+    hasher = Argon2Hasher()
+    login = LoginPolicy(
+        session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        max_failures=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_window_seconds),
+    )
+    local = None if settings.auth_enabled else Caller.local(Actor(settings.actor))
+    try:
+        egress = EgressPolicy(settings.egress_allow)
+    except ValueError as exc:
+        store.dispose()
+        raise InvalidInputError(str(exc), field="egress_allow") from exc
     return Platform(
         settings=settings,
         store=store,
@@ -64,5 +95,21 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         registry=RegistryService(context),
         artifacts=ArtifactService(context, blobs, settings.max_upload_bytes),
         audit=AuditService(context),
-        default_actor=Actor(settings.actor),
+        principals=PrincipalService(context, hasher),
+        credentials=CredentialService(context, hasher, login),
+        local_caller=local,
+        egress=egress,
     )
+
+
+def bootstrap_from_settings(platform: Platform) -> bool:
+    """Create the platform admin the settings name, when they name one and no admin exists
+    yet; True when it was created."""
+    settings = platform.settings
+    if settings.bootstrap_admin is None or settings.bootstrap_token is None:
+        return False
+    if platform.credentials.has_platform_admin():
+        return False
+    secret = settings.bootstrap_token.get_secret_value()
+    platform.credentials.bootstrap_admin(settings.bootstrap_admin, secret=secret)
+    return True

@@ -1,9 +1,11 @@
 """The one table from error code to HTTP status and the one handler that renders every error
-as RFC 9457 problem+json with `code`, `field` and `request_id`."""
+as RFC 9457 problem+json with `code`, `field` and `request_id` (and the `Problem` schema in
+OpenAPI, which `lockgate.api.ERROR_RESPONSES` refers to)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from lockgate.api import Problem
+from lockgate.api.common import PROBLEM_MEDIA_TYPE
 from lockgate.domain.errors import LockgateError, RateLimitedError, UnauthenticatedError
 
 __all__ = ["STATUS_BY_CODE", "install_error_handlers", "problem_response"]
@@ -34,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "schema_outdated": 503,
     "user_code_error": 422,
+    "host_not_allowed": 400,
     "lockgate_error": 400,
     "internal_error": 500,
 }
@@ -73,13 +77,18 @@ def problem_response(
     return JSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=status,
-        media_type="application/problem+json",
+        media_type=PROBLEM_MEDIA_TYPE,
     )
 
 
 def _field_of(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+    """A pydantic error location in the domain's spelling: `metrics[1].key`, `tags.team`."""
+    field = ""
+    for part in location:
+        if part in ("body", "query", "path", "header", "[key]"):
+            continue  # `[key]`: the key of a map entry failed, and the field names that key
+        field += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return field.removeprefix(".") or "body"
 
 
 async def _on_lockgate_error(request: Request, exc: Exception) -> JSONResponse:
@@ -95,7 +104,13 @@ async def _on_lockgate_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = exc.errors() if isinstance(exc, RequestValidationError) else []
     errors = [
-        {"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        {
+            # A body that is not JSON at all is at fault as a whole, not at a character offset.
+            "field": "body"
+            if e.get("type") == "json_invalid"
+            else _field_of(tuple(e.get("loc", ()))),
+            "message": str(e.get("msg", "")),
+        }
         for e in details
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
@@ -120,8 +135,26 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, "internal_error", "an internal error occurred")
 
 
+def _document_problem(app: FastAPI) -> None:
+    """Add `Problem` to the OpenAPI components: routes refer to it from their error responses
+    (FastAPI would file a `model=` response under application/json, which is not what they
+    send)."""
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()  # which caches it in app.openapi_schema
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema(mode="serialization")
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented extension point
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Route every error through problem+json."""
+    """Route every error through problem+json, and document its schema."""
+    _document_problem(app)
     app.add_exception_handler(LockgateError, _on_lockgate_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

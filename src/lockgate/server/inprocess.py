@@ -81,4 +81,4 @@ def embedded_client(home: str | Path | None = None) -> Client:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_metadata_url())
     transport = InProcessTransport(create_app(settings))
-    return Client("http://lockgate.embedded", transport=transport)
+    return Client("http://localhost", transport=transport)

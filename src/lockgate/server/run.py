@@ -2,22 +2,59 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import uvicorn
 
+from lockgate.domain.errors import InvalidInputError
 from lockgate.server.app import create_app
 from lockgate.settings import Settings
 
-__all__ = ["serve"]
+__all__ = ["check_binding", "describe_mode", "serve"]
 
 log = logging.getLogger("lockgate.server")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(settings: Settings) -> None:
+    """Refuse local mode (no authentication) on any address but loopback."""
+    if not settings.auth_enabled and not is_loopback(settings.host):
+        raise InvalidInputError(
+            f"refusing to serve {settings.host} without authentication: set "
+            "LOCKGATE_AUTH_ENABLED=true (and create the first admin with `lockgate admin "
+            "bootstrap`), or bind to 127.0.0.1",
+            field="host",
+        )
+
+
+def describe_mode(settings: Settings) -> str:
+    """The one line that says plainly who can use the server."""
+    if settings.auth_enabled:
+        return "authentication is on: every request needs an API token or a signed-in session"
+    return (
+        f"LOCAL MODE: authentication is off and every request acts as {settings.actor} "
+        f"with full rights; serving {settings.host} only (set LOCKGATE_AUTH_ENABLED=true to "
+        "share this server)"
+    )
+
+
 def serve(settings: Settings) -> None:
-    """Serve until interrupted. Raises SchemaOutdatedError before binding if the database
-    schema is behind (the message names `lockgate db upgrade`)."""
+    """Serve until interrupted. Raises InvalidInputError for local mode on a non-loopback
+    address, and SchemaOutdatedError before binding if the database schema is behind (the
+    message names `lockgate db upgrade`)."""
+    check_binding(settings)
     app = create_app(settings)
+    log.warning(describe_mode(settings))
     uvicorn.run(
         app,
         host=settings.host,

@@ -1,17 +1,35 @@
 """Use cases: each public method is one transaction, one authorization check, one audit record."""
 
+from lockgate.services.access import AccessDenied, AccessPolicy
 from lockgate.services.artifacts import ArtifactService, StoredArtifact
 from lockgate.services.audit import AuditService
 from lockgate.services.context import ServiceContext
+from lockgate.services.credentials import (
+    CredentialService,
+    IssuedSession,
+    IssuedToken,
+    LoginPolicy,
+    SessionCaller,
+)
+from lockgate.services.principals import PrincipalService, parse_role
 from lockgate.services.registry import RegistryService
 from lockgate.services.tracking import MetricPoint, TrackingService
 
 __all__ = [
+    "AccessDenied",
+    "AccessPolicy",
     "ArtifactService",
     "AuditService",
+    "CredentialService",
+    "IssuedSession",
+    "IssuedToken",
+    "LoginPolicy",
     "MetricPoint",
+    "PrincipalService",
     "RegistryService",
     "ServiceContext",
+    "SessionCaller",
     "StoredArtifact",
     "TrackingService",
+    "parse_role",
 ]

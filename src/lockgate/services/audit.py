@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lockgate.domain.access import Caller, Permission
 from lockgate.domain.audit import AuditEvent, ChainVerdict, verify_chain
 from lockgate.domain.errors import InvalidInputError
 from lockgate.services.context import ServiceContext
@@ -19,6 +20,7 @@ class AuditService:
 
     def list_events(
         self,
+        caller: Caller,
         after_seq: int,
         limit: int,
         subject_type: str | None = None,
@@ -35,9 +37,11 @@ class AuditService:
                 field="subject_id" if subject_id is None else "subject_type",
             )
         with self._ctx.uow(read_only=True) as uow:
+            self._ctx.authorize(uow, caller, Permission.AUDIT_READ, subject=("audit", "events"))
             return uow.audit.list_events(after_seq, limit, subject_type, subject_id)
 
-    def verify(self) -> ChainVerdict:
+    def verify(self, caller: Caller) -> ChainVerdict:
         """Recompute the whole chain and name the first event that breaks it."""
         with self._ctx.uow(read_only=True) as uow:
+            self._ctx.authorize(uow, caller, Permission.AUDIT_READ, subject=("audit", "chain"))
             return verify_chain(uow.audit.stored_events(), uow.audit.head())

@@ -1,13 +1,16 @@
-"""What every service is built with: the unit of work factory, the clock and the id factory,
-and the one way a service records an audit event."""
+"""What every service is built with: the unit of work factory, the clock, the id factory and
+the policy point, and the one way a service records an audit event."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
+from lockgate.domain.access import Caller, Permission
 from lockgate.domain.audit import AuditDraft, AuditEvent, JsonValue
 from lockgate.domain.identity import Actor, Clock, IdFactory
+from lockgate.services.access import AccessDenied, AccessPolicy
 from lockgate.store.protocols import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["ServiceContext"]
@@ -17,18 +20,60 @@ __all__ = ["ServiceContext"]
 class ServiceContext:
     """Shared dependencies of the services, chosen by the composition root."""
 
-    uow: UnitOfWorkFactory
+    units: UnitOfWorkFactory
     clock: Clock
     ids: IdFactory
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+
+    @contextmanager
+    def uow(self, *, read_only: bool = False) -> Iterator[UnitOfWork]:
+        """A unit of work; a refusal of the policy point inside it is recorded in the audit
+        log once the refused transaction has rolled back."""
+        try:
+            with self.units(read_only=read_only) as unit:
+                yield unit
+        except AccessDenied as denied:
+            self._record_denial(denied)
+            raise
+
+    def authorize(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        permission: Permission,
+        *,
+        project_id: str | None = None,
+        principal_id: str | None = None,
+        subject: tuple[str, str] | None = None,
+    ) -> None:
+        """Ask the policy point; raises AccessDenied (a PermissionDeniedError)."""
+        self.access.require(
+            uow,
+            caller,
+            permission,
+            project_id=project_id,
+            principal_id=principal_id,
+            subject=subject,
+        )
 
     def record(
         self,
         uow: UnitOfWork,
         action: str,
-        actor: Actor,
+        actor: Actor | Caller,
         subject: tuple[str, str],
         details: Mapping[str, JsonValue] | None = None,
     ) -> AuditEvent:
         """Append an audit event inside the caller's unit of work (same transaction)."""
-        draft = AuditDraft(action, actor, subject[0], subject[1], dict(details or {}))
+        name = actor.actor if isinstance(actor, Caller) else actor
+        draft = AuditDraft(action, name, subject[0], subject[1], dict(details or {}))
         return uow.audit.append(draft, event_id=self.ids.new_id(), at=self.clock.now())
+
+    def _record_denial(self, denied: AccessDenied) -> None:
+        details: dict[str, JsonValue] = {
+            "permission": denied.permission.value,
+            "reason": denied.message,
+        }
+        with self.units() as unit:
+            self.record(unit, "access.denied", denied.caller, denied.subject, details)
+            unit.commit()

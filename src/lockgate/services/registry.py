@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from lockgate.domain.access import Caller, Permission
 from lockgate.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from lockgate.domain.identity import Actor, check_id
+from lockgate.domain.identity import check_id
 from lockgate.domain.names import check_alias, check_artifact_path, check_name, check_text
 from lockgate.domain.pagination import Page, check_page_size
 from lockgate.domain.registry import (
@@ -36,7 +37,7 @@ class RegistryService:
 
     def create_model(
         self,
-        actor: Actor,
+        caller: Caller,
         project_name: str,
         name: str,
         owner: str,
@@ -47,6 +48,7 @@ class RegistryService:
         RegisteredModel.check(name, owner, description, metadata)
         with self._ctx.uow() as uow:
             project = uow.projects.get_by_name(project_name)
+            self._ctx.authorize(uow, caller, Permission.MODEL_WRITE, project_id=project.id)
             model = RegisteredModel(
                 ModelId(self._ctx.ids.new_id()),
                 project.id,
@@ -55,39 +57,41 @@ class RegistryService:
                 description,
                 dict(metadata),
                 self._ctx.clock.now(),
-                actor,
+                caller.actor,
                 project.name,
             )
             uow.models.add_model(model)
             self._ctx.record(
                 uow,
                 "model.created",
-                actor,
+                caller,
                 ("model", name),
                 {"project": project.name, "owner": model.owner},
             )
             uow.commit()
         return model
 
-    def get_model(self, name: str) -> RegisteredModel:
+    def get_model(self, caller: Caller, name: str) -> RegisteredModel:
         """Raises NotFoundError."""
         check_name(name, field="name")
         with self._ctx.uow(read_only=True) as uow:
-            return self._named(uow, uow.models.get_model(name))
+            model = self._model(uow, caller, name, Permission.PROJECT_READ)
+            return self._named(uow, model)
 
     def list_models(
-        self, project_name: str | None, page_size: int, cursor: str | None
+        self, caller: Caller, project_name: str | None, page_size: int, cursor: str | None
     ) -> Page[RegisteredModel]:
-        """Models ordered by name, of one project or all."""
+        """The models the caller may see, ordered by name, of one project or all."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
             project_id = uow.projects.get_by_name(project_name).id if project_name else None
-            page = uow.models.list_models(project_id, page_size, cursor)
+            visible = caller.project_filter()
+            page = uow.models.list_models(project_id, page_size, cursor, visible)
             return Page([self._named(uow, m) for m in page.items], page.next_cursor)
 
     def create_version(
         self,
-        actor: Actor,
+        caller: Caller,
         model_name: str,
         run_id: str,
         artifact_path: str,
@@ -107,7 +111,7 @@ class RegistryService:
         if signature is not None:
             signature.check()
         with self._ctx.uow() as uow:
-            model = uow.models.get_model(check_name(model_name, field="model"))
+            model = self._model(uow, caller, model_name, Permission.MODEL_WRITE)
             run = uow.runs.get(RunId(run_id))
             if run.project_id != model.project_id:
                 raise InvalidInputError(
@@ -128,13 +132,13 @@ class RegistryService:
                 description,
                 dict(metadata),
                 self._ctx.clock.now(),
-                actor,
+                caller.actor,
             )
             uow.models.add_version(version)
             self._ctx.record(
                 uow,
                 "model_version.created",
-                actor,
+                caller,
                 ("model_version", f"{model.name}/{number}"),
                 {
                     "run_id": run.id,
@@ -145,25 +149,26 @@ class RegistryService:
             uow.commit()
         return version
 
-    def get_version(self, model_name: str, version: int) -> ModelVersion:
+    def get_version(self, caller: Caller, model_name: str, version: int) -> ModelVersion:
         """Raises NotFoundError."""
         with self._ctx.uow(read_only=True) as uow:
-            return uow.models.get_version(check_name(model_name, field="model"), version)
+            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            return uow.models.get_version(model.name, version)
 
     def list_versions(
-        self, model_name: str, page_size: int, cursor: str | None
+        self, caller: Caller, model_name: str, page_size: int, cursor: str | None
     ) -> Page[ModelVersion]:
         """Versions of a model, newest first."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
-            model = uow.models.get_model(check_name(model_name, field="model"))
+            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.models.list_versions(model.name, page_size, cursor)
 
-    def resolve(self, ref: str) -> ModelVersion:
+    def resolve(self, caller: Caller, ref: str) -> ModelVersion:
         """The version a reference names: `churn/3`, `churn@champion` or `churn` (latest)."""
         parsed = ModelRef.parse(ref)
         with self._ctx.uow(read_only=True) as uow:
-            model = uow.models.get_model(parsed.name)
+            model = self._model(uow, caller, parsed.name, Permission.PROJECT_READ)
             if parsed.version is not None:
                 return uow.models.get_version(model.name, parsed.version)
             if parsed.alias is not None:
@@ -173,30 +178,30 @@ class RegistryService:
                 return uow.models.get_version(model.name, number)
             return uow.models.latest_version(model.name)
 
-    def set_alias(self, actor: Actor, model_name: str, alias: str, version: int) -> AliasMove:
+    def set_alias(self, caller: Caller, model_name: str, alias: str, version: int) -> AliasMove:
         """Point an alias at a version, recording the move in the alias history."""
         check_alias(alias)
         with self._ctx.uow() as uow:
-            model = uow.models.get_model(check_name(model_name, field="model"))
+            model = self._model(uow, caller, model_name, Permission.ALIAS_MOVE)
             uow.models.get_version(model.name, version)  # must exist
-            return self._move(uow, actor, model, alias, version)
+            return self._move(uow, caller, model, alias, version)
 
-    def delete_alias(self, actor: Actor, model_name: str, alias: str) -> AliasMove:
+    def delete_alias(self, caller: Caller, model_name: str, alias: str) -> AliasMove:
         """Remove an alias; the removal stays in its history."""
         check_alias(alias)
         with self._ctx.uow() as uow:
-            model = uow.models.get_model(check_name(model_name, field="model"))
+            model = self._model(uow, caller, model_name, Permission.ALIAS_MOVE)
             if uow.models.current_alias(model.id, alias) is None:
                 raise NotFoundError(f"model {model.name} has no alias {alias!r}")
-            return self._move(uow, actor, model, alias, None)
+            return self._move(uow, caller, model, alias, None)
 
-    def alias_at(self, model_name: str, alias: str, at: datetime) -> ModelVersion:
+    def alias_at(self, caller: Caller, model_name: str, alias: str, at: datetime) -> ModelVersion:
         """The version an alias pointed to at a moment; NotFoundError if it pointed nowhere."""
         check_alias(alias)
         if at.tzinfo is None:
             raise InvalidInputError("at must carry a timezone", field="at")
         with self._ctx.uow(read_only=True) as uow:
-            model = uow.models.get_model(check_name(model_name, field="model"))
+            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
             number = uow.models.alias_at(model.id, alias, at)
             if number is None:
                 raise NotFoundError(
@@ -205,35 +210,44 @@ class RegistryService:
                 )
             return uow.models.get_version(model.name, number)
 
-    def alias_history(self, model_name: str, alias: str | None) -> list[AliasMove]:
+    def alias_history(self, caller: Caller, model_name: str, alias: str | None) -> list[AliasMove]:
         """Every move of an alias (or of all aliases), oldest first."""
         if alias is not None:
             check_alias(alias)
         with self._ctx.uow(read_only=True) as uow:
-            model = uow.models.get_model(check_name(model_name, field="model"))
+            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.models.alias_history(model.id, alias)
 
     def _move(
         self,
         uow: UnitOfWork,
-        actor: Actor,
+        caller: Caller,
         model: RegisteredModel,
         alias: str,
         version: int | None,
     ) -> AliasMove:
         previous = uow.models.current_alias(model.id, alias)
-        move = AliasMove(model.name, alias, version, previous, self._ctx.clock.now(), actor)
+        move = AliasMove(model.name, alias, version, previous, self._ctx.clock.now(), caller.actor)
         uow.models.move_alias(model.id, move)
         action = "alias.deleted" if version is None else "alias.moved"
         self._ctx.record(
             uow,
             action,
-            actor,
+            caller,
             ("model", model.name),
             {"alias": alias, "version": version, "previous_version": previous},
         )
         uow.commit()
         return move
+
+    def _model(
+        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
+    ) -> RegisteredModel:
+        model = uow.models.get_model(check_name(name, field="model"))
+        self._ctx.authorize(
+            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
+        )
+        return model
 
     @staticmethod
     def _files_under(uow: UnitOfWork, run_id: RunId, artifact_path: str) -> tuple[VersionFile, ...]:

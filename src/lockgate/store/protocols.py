@@ -13,9 +13,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from lockgate.domain.access import Grant, PlatformRole, PrincipalKind, ProjectFilter, Role
 from lockgate.domain.artifacts import BlobRef, RunArtifact
 from lockgate.domain.audit import AuditDraft, AuditEvent, ChainHead, StoredEvent
 from lockgate.domain.pagination import Page
+from lockgate.domain.principals import ApiToken, LoginSession, Principal, PrincipalRef
 from lockgate.domain.registry import AliasMove, ModelId, ModelVersion, RegisteredModel
 from lockgate.domain.tracking import (
     Comparison,
@@ -34,7 +36,10 @@ __all__ = [
     "ArtifactIndex",
     "AuditLog",
     "BlobStore",
+    "CredentialRepository",
+    "GrantRepository",
     "ModelRepository",
+    "PrincipalRepository",
     "ProjectRepository",
     "RunRepository",
     "UnitOfWork",
@@ -54,8 +59,10 @@ class ProjectRepository(Protocol):
     def get(self, project_id: ProjectId) -> Project:
         """Raises NotFoundError."""
 
-    def list_page(self, page_size: int, cursor: str | None) -> Page[Project]:
-        """Projects ordered by name."""
+    def list_page(
+        self, page_size: int, cursor: str | None, visible: ProjectFilter | None = None
+    ) -> Page[Project]:
+        """Projects ordered by name, only those `visible` lets through (all when None)."""
 
 
 class RunRepository(Protocol):
@@ -113,9 +120,14 @@ class ModelRepository(Protocol):
         """Raises NotFoundError."""
 
     def list_models(
-        self, project_id: ProjectId | None, page_size: int, cursor: str | None
+        self,
+        project_id: ProjectId | None,
+        page_size: int,
+        cursor: str | None,
+        visible: ProjectFilter | None = None,
     ) -> Page[RegisteredModel]:
-        """Models ordered by name, optionally of one project."""
+        """Models ordered by name, optionally of one project, only in projects `visible`
+        lets through (all when None)."""
 
     def allocate_version(self, model_id: ModelId) -> int:
         """The next version number, atomically: concurrent callers never get the same one."""
@@ -185,6 +197,95 @@ class AuditLog(Protocol):
         """The stored chain head."""
 
 
+class PrincipalRepository(Protocol):
+    """Users, teams and service accounts, and who is in which team."""
+
+    def add(self, principal: Principal, password_hash: str | None) -> None:
+        """Insert; raises AlreadyExistsError when kind and name are taken."""
+
+    def get(self, principal_id: str) -> Principal:
+        """Raises NotFoundError."""
+
+    def get_by_ref(self, ref: PrincipalRef) -> Principal:
+        """Raises NotFoundError."""
+
+    def password_hash(self, principal_id: str) -> str | None:
+        """The stored password hash, if the principal has a password."""
+
+    def set_password_hash(self, principal_id: str, password_hash: str | None) -> None: ...
+
+    def set_platform_role(self, principal_id: str, role: PlatformRole | None) -> None: ...
+
+    def set_disabled(self, principal_id: str, disabled: bool) -> None: ...
+
+    def count_platform_admins(self) -> int:
+        """Enabled principals holding the platform admin role."""
+
+    def list_page(
+        self, kind: PrincipalKind | None, page_size: int, cursor: str | None
+    ) -> Page[Principal]:
+        """Principals ordered by kind, then name."""
+
+    def add_member(self, team_id: str, member_id: str) -> bool:
+        """Add to a team; False when already a member."""
+
+    def remove_member(self, team_id: str, member_id: str) -> bool:
+        """Remove from a team; False when not a member."""
+
+    def teams_of(self, principal_id: str) -> list[str]:
+        """Ids of the enabled teams the principal belongs to."""
+
+    def members_of(self, team_id: str) -> list[Principal]: ...
+
+
+class GrantRepository(Protocol):
+    """Project roles held by principals."""
+
+    def add(self, grant: Grant) -> bool:
+        """Grant; False when the principal already holds the role there."""
+
+    def remove(self, project_id: str, principal_id: str, role: Role) -> bool:
+        """Revoke; False when there was no such grant."""
+
+    def roles(self, project_id: str, grantees: Sequence[str]) -> frozenset[Role]:
+        """The roles any of `grantees` holds on a project."""
+
+    def list_for_project(self, project_id: str) -> list[Grant]: ...
+
+
+class CredentialRepository(Protocol):
+    """API tokens, login sessions and failed logins, by digest (never by secret)."""
+
+    def add_token(self, token: ApiToken) -> None: ...
+
+    def token_by_digest(self, digest: str) -> ApiToken | None: ...
+
+    def get_token(self, token_id: str) -> ApiToken:
+        """Raises NotFoundError."""
+
+    def list_tokens(self, principal_id: str) -> list[ApiToken]: ...
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        """False when it was revoked already."""
+
+    def add_session(self, session: LoginSession) -> None: ...
+
+    def session_by_digest(self, digest: str) -> LoginSession | None: ...
+
+    def revoke_sessions(
+        self, at: datetime, *, digest: str | None = None, principal_id: str | None = None
+    ) -> int:
+        """End one session or all of a principal's; how many ended."""
+
+    def add_login_failure(self, username: str, at: datetime) -> None: ...
+
+    def login_failures_since(self, username: str, since: datetime) -> list[datetime]:
+        """Failure times after `since`, oldest first."""
+
+    def forget_login_failures(self, username: str, *, before: datetime | None = None) -> None:
+        """Drop a name's failures, or only those at or before `before`."""
+
+
 class UnitOfWork(Protocol):
     """One metadata transaction and its repositories. Leaving the block without commit()
     rolls back."""
@@ -194,6 +295,9 @@ class UnitOfWork(Protocol):
     models: ModelRepository
     artifacts: ArtifactIndex
     audit: AuditLog
+    principals: PrincipalRepository
+    grants: GrantRepository
+    credentials: CredentialRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

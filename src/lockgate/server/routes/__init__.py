@@ -1,7 +1,16 @@
 """One router per area."""
 
-from lockgate.server.routes import artifacts, audit, health, registry, tracking
+from lockgate.server.routes import artifacts, audit, health, identity, registry, tracking, web
 
-ROUTERS = (health.router, tracking.router, registry.router, artifacts.router, audit.router)
+ROUTERS = (
+    health.router,
+    identity.router,
+    tracking.router,
+    registry.router,
+    artifacts.router,
+    artifacts.archives,
+    audit.router,
+    web.router,
+)
 
 __all__ = ["ROUTERS"]

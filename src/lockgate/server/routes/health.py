@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from lockgate.api import ERROR_RESPONSES
 from lockgate.api.common import ApiModel
+from lockgate.server.permissions import requires
 from lockgate.version import __version__
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["health"])
+router = APIRouter(prefix="/api/v1", tags=["health"], responses=ERROR_RESPONSES)
 
 
 class HealthOut(ApiModel):
@@ -17,7 +19,7 @@ class HealthOut(ApiModel):
     version: str
 
 
-@router.get("/health")
+@router.get("/health", openapi_extra=requires("public"))
 def health() -> HealthOut:
     """The server is up and its schema is current (it refuses to start otherwise)."""
     return HealthOut(status="ok", version=__version__)

@@ -7,51 +7,55 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lockgate.api import PageOut
+from lockgate.api import ERROR_RESPONSES, PageOut
+from lockgate.api.limits import AliasText, NameText, VersionNumber
 from lockgate.api.registry import AliasIn, AliasMoveOut, ModelIn, ModelOut, VersionIn, VersionOut
-from lockgate.server.deps import ActorDep, PageSize, PageToken, PlatformDep
+from lockgate.domain.access import Permission
+from lockgate.server.deps import CallerDep, PageSize, PageToken, PlatformDep
+from lockgate.server.permissions import requires
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/models", tags=["registry"])
+router = APIRouter(prefix="/api/v1/models", tags=["registry"], responses=ERROR_RESPONSES)
 
 
-@router.post("", status_code=201)
-def create_model(body: ModelIn, platform: PlatformDep, actor: ActorDep) -> ModelOut:
+@router.post("", status_code=201, openapi_extra=requires(Permission.MODEL_WRITE))
+def create_model(body: ModelIn, platform: PlatformDep, caller: CallerDep) -> ModelOut:
     """Register a model name in a project."""
     model = platform.registry.create_model(
-        actor, body.project, body.name, body.owner, body.description, body.metadata
+        caller, body.project, body.name, body.owner, body.description, body.metadata
     )
     return ModelOut.from_domain(model)
 
 
-@router.get("")
+@router.get("", openapi_extra=requires("listing"))
 def list_models(
     platform: PlatformDep,
+    caller: CallerDep,
     project: Annotated[str | None, Query(max_length=128)] = None,
     page_size: PageSize = 100,
     page_token: PageToken = None,
 ) -> PageOut[ModelOut]:
     """List models by name, of one project or all."""
-    page = platform.registry.list_models(project, page_size, page_token)
+    page = platform.registry.list_models(caller, project, page_size, page_token)
     return PageOut(
         items=[ModelOut.from_domain(m) for m in page.items], next_page_token=page.next_cursor
     )
 
 
-@router.get("/{name}")
-def get_model(name: str, platform: PlatformDep) -> ModelOut:
+@router.get("/{name}", openapi_extra=requires(Permission.PROJECT_READ))
+def get_model(name: NameText, platform: PlatformDep, caller: CallerDep) -> ModelOut:
     """One registered model."""
-    return ModelOut.from_domain(platform.registry.get_model(name))
+    return ModelOut.from_domain(platform.registry.get_model(caller, name))
 
 
-@router.post("/{name}/versions", status_code=201)
+@router.post("/{name}/versions", status_code=201, openapi_extra=requires(Permission.MODEL_WRITE))
 def create_version(
-    name: str, body: VersionIn, platform: PlatformDep, actor: ActorDep
+    name: NameText, body: VersionIn, platform: PlatformDep, caller: CallerDep
 ) -> VersionOut:
     """Create an immutable version from a run's artifacts."""
     version = platform.registry.create_version(
-        actor,
+        caller,
         name,
         body.run_id,
         body.artifact_path,
@@ -62,59 +66,79 @@ def create_version(
     return VersionOut.from_domain(version)
 
 
-@router.get("/{name}/versions")
+@router.get("/{name}/versions", openapi_extra=requires(Permission.PROJECT_READ))
 def list_versions(
-    name: str, platform: PlatformDep, page_size: PageSize = 100, page_token: PageToken = None
+    name: NameText,
+    platform: PlatformDep,
+    caller: CallerDep,
+    page_size: PageSize = 100,
+    page_token: PageToken = None,
 ) -> PageOut[VersionOut]:
     """Versions of a model, newest first."""
-    page = platform.registry.list_versions(name, page_size, page_token)
+    page = platform.registry.list_versions(caller, name, page_size, page_token)
     return PageOut(
         items=[VersionOut.from_domain(v) for v in page.items], next_page_token=page.next_cursor
     )
 
 
-@router.get("/{name}/versions/{version}")
-def get_version(name: str, version: int, platform: PlatformDep) -> VersionOut:
+@router.get("/{name}/versions/{version}", openapi_extra=requires(Permission.PROJECT_READ))
+def get_version(
+    name: NameText, version: VersionNumber, platform: PlatformDep, caller: CallerDep
+) -> VersionOut:
     """One version."""
-    return VersionOut.from_domain(platform.registry.get_version(name, version))
+    return VersionOut.from_domain(platform.registry.get_version(caller, name, version))
 
 
-@router.get("/{name}/resolve")
+@router.get("/{name}/resolve", openapi_extra=requires(Permission.PROJECT_READ))
 def resolve(
-    name: str, platform: PlatformDep, ref: Annotated[str, Query(max_length=128)] = ""
+    name: NameText,
+    platform: PlatformDep,
+    caller: CallerDep,
+    ref: Annotated[str, Query(max_length=128)] = "",
 ) -> VersionOut:
     """The version `ref` names: `3`, `@champion`, or empty for the latest."""
     text = name if not ref else (f"{name}{ref}" if ref.startswith("@") else f"{name}/{ref}")
-    return VersionOut.from_domain(platform.registry.resolve(text))
+    return VersionOut.from_domain(platform.registry.resolve(caller, text))
 
 
-@router.put("/{name}/aliases/{alias}")
+@router.put("/{name}/aliases/{alias}", openapi_extra=requires(Permission.ALIAS_MOVE))
 def set_alias(
-    name: str, alias: str, body: AliasIn, platform: PlatformDep, actor: ActorDep
+    name: NameText, alias: AliasText, body: AliasIn, platform: PlatformDep, caller: CallerDep
 ) -> AliasMoveOut:
     """Point an alias at a version."""
-    return AliasMoveOut.from_domain(platform.registry.set_alias(actor, name, alias, body.version))
+    return AliasMoveOut.from_domain(platform.registry.set_alias(caller, name, alias, body.version))
 
 
-@router.delete("/{name}/aliases/{alias}")
-def delete_alias(name: str, alias: str, platform: PlatformDep, actor: ActorDep) -> AliasMoveOut:
+@router.delete("/{name}/aliases/{alias}", openapi_extra=requires(Permission.ALIAS_MOVE))
+def delete_alias(
+    name: NameText, alias: AliasText, platform: PlatformDep, caller: CallerDep
+) -> AliasMoveOut:
     """Remove an alias (its history stays)."""
-    return AliasMoveOut.from_domain(platform.registry.delete_alias(actor, name, alias))
+    return AliasMoveOut.from_domain(platform.registry.delete_alias(caller, name, alias))
 
 
-@router.get("/{name}/aliases/{alias}")
+@router.get("/{name}/aliases/{alias}", openapi_extra=requires(Permission.PROJECT_READ))
 def get_alias(
-    name: str, alias: str, platform: PlatformDep, at: datetime | None = None
+    name: NameText,
+    alias: AliasText,
+    platform: PlatformDep,
+    caller: CallerDep,
+    at: datetime | None = None,
 ) -> VersionOut:
     """The version an alias points to now, or pointed to at `at`."""
     if at is None:
-        return VersionOut.from_domain(platform.registry.resolve(f"{name}@{alias}"))
-    return VersionOut.from_domain(platform.registry.alias_at(name, alias, at))
+        return VersionOut.from_domain(platform.registry.resolve(caller, f"{name}@{alias}"))
+    return VersionOut.from_domain(platform.registry.alias_at(caller, name, alias, at))
 
 
-@router.get("/{name}/alias-history")
+@router.get("/{name}/alias-history", openapi_extra=requires(Permission.PROJECT_READ))
 def alias_history(
-    name: str, platform: PlatformDep, alias: Annotated[str | None, Query(max_length=64)] = None
+    name: NameText,
+    platform: PlatformDep,
+    caller: CallerDep,
+    alias: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[AliasMoveOut]:
     """Every move of one alias, or of all aliases, oldest first."""
-    return [AliasMoveOut.from_domain(m) for m in platform.registry.alias_history(name, alias)]
+    return [
+        AliasMoveOut.from_domain(m) for m in platform.registry.alias_history(caller, name, alias)
+    ]

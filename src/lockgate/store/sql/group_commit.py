@@ -21,7 +21,10 @@ from lockgate.domain.identity import IdFactory
 from lockgate.store.protocols import (
     ArtifactIndex,
     AuditLog,
+    CredentialRepository,
+    GrantRepository,
     ModelRepository,
+    PrincipalRepository,
     ProjectRepository,
     RunRepository,
 )
@@ -194,6 +197,9 @@ class GroupUnitOfWork:
     models: ModelRepository
     artifacts: ArtifactIndex
     audit: AuditLog
+    principals: PrincipalRepository
+    grants: GrantRepository
+    credentials: CredentialRepository
 
     def __init__(self, group: CommitGroup, ids: IdFactory | None = None) -> None:
         self._group = group

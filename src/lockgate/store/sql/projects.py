@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from lockgate.domain.access import ProjectFilter
 from lockgate.domain.errors import NotFoundError
 from lockgate.domain.identity import Actor
 from lockgate.domain.pagination import Page, decode_cursor
 from lockgate.domain.tracking import Project, ProjectId
 from lockgate.store.sql.codec import from_micros, page_of, to_micros, translate_integrity
+from lockgate.store.sql.grants import visible_projects
 from lockgate.store.sql.tables import projects
 
 __all__ = ["SqlProjectRepository"]
@@ -43,8 +45,15 @@ class SqlProjectRepository:
     def get(self, project_id: ProjectId) -> Project:
         return self._one(projects.c.id == project_id, f"project {project_id} does not exist")
 
-    def list_page(self, page_size: int, cursor: str | None) -> Page[Project]:
-        query = sa.select(projects).order_by(projects.c.name).limit(page_size + 1)
+    def list_page(
+        self, page_size: int, cursor: str | None, visible: ProjectFilter | None = None
+    ) -> Page[Project]:
+        query = (
+            sa.select(projects)
+            .where(visible_projects(projects.c.id, visible))
+            .order_by(projects.c.name)
+            .limit(page_size + 1)
+        )
         if cursor is not None:
             (after,) = decode_cursor(cursor, arity=1)
             query = query.where(projects.c.name > str(after))

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
+from lockgate.domain.access import ProjectFilter
 from lockgate.domain.errors import NotFoundError
 from lockgate.domain.identity import Actor
 from lockgate.domain.pagination import Page, decode_cursor
@@ -31,6 +32,7 @@ from lockgate.store.sql.codec import (
     to_micros,
     translate_integrity,
 )
+from lockgate.store.sql.grants import visible_projects
 from lockgate.store.sql.tables import (
     alias_moves,
     model_aliases,
@@ -82,9 +84,18 @@ class SqlModelRepository:
         return _model(row._mapping)
 
     def list_models(
-        self, project_id: ProjectId | None, page_size: int, cursor: str | None
+        self,
+        project_id: ProjectId | None,
+        page_size: int,
+        cursor: str | None,
+        visible: ProjectFilter | None = None,
     ) -> Page[RegisteredModel]:
-        query = sa.select(_models).order_by(_models.c.name).limit(page_size + 1)
+        query = (
+            sa.select(_models)
+            .where(visible_projects(_models.c.project_id, visible))
+            .order_by(_models.c.name)
+            .limit(page_size + 1)
+        )
         if project_id is not None:
             query = query.where(_models.c.project_id == project_id)
         if cursor is not None:

@@ -14,16 +14,21 @@ import sqlalchemy as sa
 __all__ = [
     "VALUE_INDEX_PREFIX",
     "alias_moves",
+    "api_tokens",
     "audit_events",
     "audit_head",
     "datasets",
+    "grants",
     "latest_metrics",
+    "login_failures",
+    "login_sessions",
     "metadata",
     "metrics",
     "model_aliases",
     "model_version_files",
     "model_versions",
     "params",
+    "principals",
     "projects",
     "registered_models",
     "run_artifacts",
@@ -31,6 +36,7 @@ __all__ = [
     "runs",
     "sorted_text",
     "tags",
+    "team_members",
     "value_prefix",
 ]
 
@@ -297,4 +303,90 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("seq", sa.BigInteger(), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+principals = sa.Table(
+    "principals",
+    metadata,
+    _id(primary_key=True),
+    # user, sa (service account) or team
+    sa.Column("kind", sorted_text(8), nullable=False),
+    sa.Column("name", sorted_text(128), nullable=False),
+    sa.Column("display_name", sa.String(256), nullable=False),
+    # argon2id PHC string; NULL for teams, service accounts and token-only users
+    sa.Column("password_hash", sa.Text(), nullable=True),
+    sa.Column("platform_role", sa.String(32), nullable=True),
+    sa.Column("disabled", sa.Boolean(), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+    sa.UniqueConstraint("kind", "name"),
+)
+
+team_members = sa.Table(
+    "team_members",
+    metadata,
+    _id("team_id"),
+    _id("member_id"),
+    sa.PrimaryKeyConstraint("team_id", "member_id"),
+    sa.ForeignKeyConstraint(["team_id"], ["principals.id"]),
+    sa.ForeignKeyConstraint(["member_id"], ["principals.id"]),
+    sa.Index(None, "member_id"),
+)
+
+grants = sa.Table(
+    "grants",
+    metadata,
+    _id("project_id"),
+    _id("principal_id"),
+    sa.Column("role", sa.String(16), nullable=False),
+    _time("granted_at"),
+    _actor("granted_by"),
+    sa.PrimaryKeyConstraint("project_id", "principal_id", "role"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.ForeignKeyConstraint(["principal_id"], ["principals.id"]),
+    # Listings filter by "projects this caller holds a grant on".
+    sa.Index(None, "principal_id", "project_id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(primary_key=True),
+    _id("principal_id"),
+    sa.Column("name", sa.String(128), nullable=False),
+    # sha256 of the secret; the secret itself is never stored
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("hint", sa.String(16), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+    _time("expires_at", nullable=True),
+    sa.Column("scope_project_id", sa.String(32), nullable=True),
+    sa.Column("scope_role", sa.String(16), nullable=True),
+    _time("revoked_at", nullable=True),
+    sa.ForeignKeyConstraint(["principal_id"], ["principals.id"]),
+    sa.ForeignKeyConstraint(["scope_project_id"], ["projects.id"]),
+    sa.Index(None, "principal_id", "created_at"),
+)
+
+login_sessions = sa.Table(
+    "login_sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    _id("principal_id"),
+    sa.Column("csrf_digest", sa.String(64), nullable=False),
+    _time("created_at"),
+    _time("expires_at"),
+    _time("revoked_at", nullable=True),
+    sa.ForeignKeyConstraint(["principal_id"], ["principals.id"]),
+    sa.Index(None, "principal_id"),
+)
+
+# Failed logins, kept for the rate-limit window; shared by every server replica.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    _serial(),
+    sa.Column("username", sa.String(256), nullable=False),
+    _time("failed_at"),
+    sa.Index(None, "username", "failed_at"),
 )

@@ -11,13 +11,19 @@ from lockgate.domain.identity import IdFactory
 from lockgate.store.protocols import (
     ArtifactIndex,
     AuditLog,
+    CredentialRepository,
+    GrantRepository,
     ModelRepository,
+    PrincipalRepository,
     ProjectRepository,
     RunRepository,
 )
 from lockgate.store.sql.artifacts import SqlArtifactIndex
 from lockgate.store.sql.audit import SqlAuditLog
+from lockgate.store.sql.credentials import SqlCredentialRepository
 from lockgate.store.sql.engine import READ_ONLY_OPTION
+from lockgate.store.sql.grants import SqlGrantRepository
+from lockgate.store.sql.principals import SqlPrincipalRepository
 from lockgate.store.sql.projects import SqlProjectRepository
 from lockgate.store.sql.registry import SqlModelRepository
 from lockgate.store.sql.runs import SqlRunRepository
@@ -31,6 +37,9 @@ class _Repositories(Protocol):
     models: ModelRepository
     artifacts: ArtifactIndex
     audit: AuditLog
+    principals: PrincipalRepository
+    grants: GrantRepository
+    credentials: CredentialRepository
 
 
 def bind_repositories(
@@ -42,6 +51,9 @@ def bind_repositories(
     unit.models = SqlModelRepository(connection)
     unit.artifacts = SqlArtifactIndex(connection)
     unit.audit = SqlAuditLog(connection)
+    unit.principals = SqlPrincipalRepository(connection)
+    unit.grants = SqlGrantRepository(connection)
+    unit.credentials = SqlCredentialRepository(connection)
 
 
 class SqlUnitOfWork:
@@ -61,6 +73,9 @@ class SqlUnitOfWork:
     models: ModelRepository
     artifacts: ArtifactIndex
     audit: AuditLog
+    principals: PrincipalRepository
+    grants: GrantRepository
+    credentials: CredentialRepository
 
     def __init__(
         self, engine: sa.Engine, ids: IdFactory | None = None, *, read_only: bool = False

@@ -1,0 +1,1 @@
+"""The web UI, served by the API server. For now: the sign-in page."""
