@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,26 @@ def test_register_model_from_logged_files(client: Client, project: str, tmp_path
     assert version.version == 1
     assert version.run_id == run.id
     assert [f.path for f in version.files] == ["model.json"]
+
+
+def test_an_archive_uploads_and_unpacks_all_or_nothing(client: Client, tmp_path: Path) -> None:
+    client.projects.create("arch")
+    run_id = client.runs.create("arch").id
+    good = tmp_path / "bundle.tar.gz"
+    with tarfile.open(good, "w:gz") as archive:
+        for name, data in {"model/w.bin": b"w", "conf.json": b"{}"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    stored = client.artifacts.upload_archive(run_id, good, "bundle")
+    assert sorted(a.path for a in stored) == ["bundle/conf.json", "bundle/model/w.bin"]
+    evil = tmp_path / "evil.tar"
+    with tarfile.open(evil, "w") as archive:
+        link = tarfile.TarInfo("escape")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        archive.addfile(link)
+    with pytest.raises(InvalidInputError, match="escape") as refused:
+        client.artifacts.upload_archive(run_id, evil, "evil")
+    assert refused.value.field == "archive"
+    assert [a.path for a in client.artifacts.list(run_id, "evil")] == []

@@ -10,6 +10,7 @@ from lockgate.sdk.artifacts import Artifacts, DigestMismatchError, TransferProgr
 from lockgate.sdk.audit import Audit
 from lockgate.sdk.client import Client
 from lockgate.sdk.environment import capture_environment
+from lockgate.sdk.identity import Auth, Grants, Principals, Teams, Tokens
 from lockgate.sdk.registry import Models
 from lockgate.sdk.tracking import MetricPoint, Projects, Runs
 
@@ -17,14 +18,19 @@ __all__ = [
     "ActiveRun",
     "Artifacts",
     "Audit",
+    "Auth",
     "Client",
     "ColumnSpecIO",
     "DigestMismatchError",
+    "Grants",
     "MetricPoint",
     "Models",
+    "Principals",
     "Projects",
     "Runs",
     "SignatureIO",
+    "Teams",
+    "Tokens",
     "TransferProgress",
     "capture_environment",
     "fingerprint_file",

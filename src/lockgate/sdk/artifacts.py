@@ -99,6 +99,34 @@ class Artifacts:
             )
         return artifact
 
+    def upload_archive(
+        self,
+        run_id: str,
+        local_path: str | os.PathLike[str],
+        path: str,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> list[ArtifactOut]:
+        """Upload a tar (plain, .gz, .bz2, .xz) or zip archive that the server unpacks into
+        run files under `path`, all or nothing (links, devices, absolute paths or `..` in
+        any member reject the whole archive).
+
+        Raises:
+            InvalidInputError: The archive is unsafe or not an archive (field `archive`).
+        """
+        source = Path(local_path)
+        if not source.is_file():
+            raise InvalidInputError(f"{source} is not a file", field="local_path")
+        size = source.stat().st_size
+        chunks = _read_chunks(source, lambda _: None, path, size, progress)
+        response = self._http.request(
+            "PUT",
+            f"/runs/{segment(run_id)}/archives/{_quote_path(path)}",
+            content=chunks,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+        )
+        return [ArtifactOut.model_validate(item) for item in response.json()]
+
     def upload_dir(
         self,
         run_id: str,
