@@ -219,3 +219,14 @@ def test_local_inputs_must_exist(client: Client, project: str, tmp_path: Path) -
         with pytest.raises(InvalidInputError) as not_a_dir:
             run.log_artifacts(tmp_path / "absent")
         assert not_a_dir.value.field == "local_dir"
+
+
+def test_oversized_input_is_an_invalid_input_naming_the_field(client: Client) -> None:
+    client.projects.create("limits")
+    run_id = client.runs.create("limits").id
+    with pytest.raises(InvalidInputError) as too_long:
+        client.runs.set_tags(run_id, {"note": "x" * 7000})
+    assert too_long.value.field is not None
+    assert too_long.value.field.startswith("tags")
+    with pytest.raises(InvalidInputError, match="page_size"):
+        list(client.runs.search("limits", page_size=5000))

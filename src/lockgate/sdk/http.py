@@ -13,10 +13,17 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from lockgate.api import API_VERSION, PageOut, Problem
-from lockgate.domain.errors import LockgateError, error_class_for_code
+from lockgate.domain.errors import InvalidInputError, LockgateError, error_class_for_code
 from lockgate.version import __version__
 
-__all__ = ["DEFAULT_URL", "HttpSession", "paginate", "raise_for_problem", "segment"]
+__all__ = [
+    "DEFAULT_URL",
+    "HttpSession",
+    "paginate",
+    "raise_for_problem",
+    "request_body",
+    "segment",
+]
 
 DEFAULT_URL = "http://127.0.0.1:8420"
 
@@ -29,6 +36,17 @@ QueryParams = Mapping[str, str | int | None]
 def segment(value: str | int) -> str:
     """One path segment, percent-encoded so a name can never change the route."""
     return quote(str(value), safe="")
+
+
+def request_body(schema: type[ModelT], **values: object) -> ModelT:
+    """A request body checked here, so a bad value raises InvalidInputError naming the field,
+    as the server would, rather than a pydantic error."""
+    try:
+        return schema.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidInputError(f"{field}: {first['msg']}", field=field) from None
 
 
 def raise_for_problem(response: httpx.Response) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from lockgate.api import PageOut
 from lockgate.api.identity import (
@@ -31,23 +31,12 @@ from lockgate.api.identity import (
     TokenIn,
     TokenOut,
 )
-from lockgate.domain.errors import InvalidInputError
 from lockgate.sdk.http import HttpSession, paginate, segment
+from lockgate.sdk.http import request_body as _body
 
 __all__ = ["Auth", "Grants", "Principals", "Teams", "Tokens"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def _body(schema: type[ModelT], **values: object) -> ModelT:
-    """A request body checked here, so a bad value raises InvalidInputError (naming the
-    field) as the server would, not a pydantic error."""
-    try:
-        return schema.model_validate(values)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        raise InvalidInputError(f"{field}: {first['msg']}", field=field) from None
 
 
 class Auth:

@@ -18,7 +18,7 @@ from lockgate.api.registry import (
 )
 from lockgate.domain.errors import InvalidInputError
 from lockgate.domain.registry import ModelRef
-from lockgate.sdk.http import HttpSession, paginate, segment
+from lockgate.sdk.http import HttpSession, paginate, request_body, segment
 
 __all__ = ["Models"]
 
@@ -44,7 +44,8 @@ class Models:
             AlreadyExistsError: The name is taken.
             InvalidInputError: A rule is broken; `field` names the part at fault.
         """
-        body = ModelIn(
+        body = request_body(
+            ModelIn,
             name=name,
             project=project,
             owner=owner,
@@ -78,7 +79,8 @@ class Models:
     ) -> VersionOut:
         """Create the next version of a model from the files a run logged under
         `artifact_path`; the version's files are pinned by digest and never change."""
-        body = VersionIn(
+        body = request_body(
+            VersionIn,
             run_id=run_id,
             artifact_path=artifact_path,
             signature=signature,
@@ -123,7 +125,9 @@ class Models:
         """Point an alias at a version (moving it if it pointed elsewhere); the move is
         kept in the alias history."""
         path = f"/models/{segment(name)}/aliases/{segment(alias)}"
-        return self._http.call("PUT", path, AliasMoveOut, body=AliasIn(version=version))
+        return self._http.call(
+            "PUT", path, AliasMoveOut, body=request_body(AliasIn, version=version)
+        )
 
     def delete_alias(self, name: str, alias: str) -> AliasMoveOut:
         """Remove an alias; the removal is kept in the alias history."""

@@ -13,7 +13,6 @@ from lockgate.api.tracking import (
     DatasetIn,
     EnvironmentIn,
     MetricHistoryOut,
-    MetricIn,
     MetricsIn,
     ParamsIn,
     ProjectIn,
@@ -25,7 +24,7 @@ from lockgate.api.tracking import (
     TagsIn,
 )
 from lockgate.domain.errors import NotFoundError
-from lockgate.sdk.http import HttpSession, paginate, segment
+from lockgate.sdk.http import HttpSession, paginate, request_body, segment
 
 __all__ = ["MAX_METRICS_PER_REQUEST", "MAX_PARAMS_PER_REQUEST", "MetricPoint", "Projects", "Runs"]
 
@@ -57,7 +56,7 @@ class Projects:
             AlreadyExistsError: The name is taken.
             InvalidInputError: The name breaks the naming rules (`field` is `name`).
         """
-        body = ProjectIn(name=name, description=description)
+        body = request_body(ProjectIn, name=name, description=description)
         return self._http.call("POST", "/projects", ProjectOut, body=body)
 
     def get(self, name: str) -> ProjectOut:
@@ -98,7 +97,9 @@ class Runs:
         environment: EnvironmentIn | None = None,
     ) -> RunOut:
         """Start a run in an existing project; raises NotFoundError for an unknown project."""
-        body = RunIn(name=name, tags=dict(tags or {}), environment=environment or EnvironmentIn())
+        body = request_body(
+            RunIn, name=name, tags=dict(tags or {}), environment=environment or EnvironmentIn()
+        )
         return self._http.call("POST", f"/projects/{segment(project)}/runs", RunOut, body=body)
 
     def get(self, run_id: str) -> RunOut:
@@ -108,7 +109,7 @@ class Runs:
     def end(self, run_id: str, status: str = "finished") -> RunOut:
         """End a run as `finished`, `failed` or `killed`; raises ConflictError if it has
         already ended."""
-        body = RunEndIn(status=status)
+        body = request_body(RunEndIn, status=status)
         return self._http.call("POST", f"/runs/{segment(run_id)}/end", RunOut, body=body)
 
     def search(
@@ -130,8 +131,12 @@ class Runs:
         path = f"/projects/{segment(project)}/runs/search"
 
         def fetch(token: str | None) -> PageOut[RunOut]:
-            body = RunSearchIn(
-                filter=filter, order_by=order_by, page_size=page_size, page_token=token
+            body = request_body(
+                RunSearchIn,
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                page_token=token,
             )
             return self._http.call("POST", path, PageOut[RunOut], body=body)
 
@@ -141,24 +146,26 @@ class Runs:
         """Record params (write-once: another value for a logged key raises ConflictError)."""
         items = [(key, str(value)) for key, value in params.items()]
         for start in range(0, len(items), MAX_PARAMS_PER_REQUEST):
-            body = ParamsIn(params=dict(items[start : start + MAX_PARAMS_PER_REQUEST]))
+            chunk = dict(items[start : start + MAX_PARAMS_PER_REQUEST])
+            body = request_body(ParamsIn, params=chunk)
             self._http.request("POST", f"/runs/{segment(run_id)}/params", body=body)
 
     def log_metrics(self, run_id: str, points: Iterable[MetricPoint]) -> None:
         """Append metric points, sending at most 10,000 per request."""
         iterator = iter(points)
         while batch := list(islice(iterator, MAX_METRICS_PER_REQUEST)):
-            body = MetricsIn(
+            body = request_body(
+                MetricsIn,
                 metrics=[
-                    MetricIn(key=p.key, value=p.value, step=p.step or 0, timestamp=p.timestamp)
+                    {"key": p.key, "value": p.value, "step": p.step or 0, "timestamp": p.timestamp}
                     for p in batch
-                ]
+                ],
             )
             self._http.request("POST", f"/runs/{segment(run_id)}/metrics", body=body)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Insert or overwrite tags."""
-        body = TagsIn(tags=dict(tags))
+        body = request_body(TagsIn, tags=dict(tags))
         self._http.request("POST", f"/runs/{segment(run_id)}/tags", body=body)
 
     def log_input(self, run_id: str, dataset: DatasetIn) -> None:
