@@ -296,3 +296,27 @@ def test_no_endpoint_fetches_a_url_it_is_given(world: World, canary_server: str)
     assert inputs.status_code in {204, 409}, inputs.text
     assert _Canary.hits == []
     assert os.environ.get("LOCKGATE_EGRESS_ALLOW") is None
+
+
+def test_a_symlink_planted_in_the_artifact_store_is_never_followed(
+    world: World, canary: Path
+) -> None:
+    root = auth(world.tokens["root"])
+    run_id = world.values["run_id"]
+    raw = {**root, "content-type": "application/octet-stream"}
+    stored = world.client.put(
+        f"/api/v1/runs/{run_id}/artifacts/planted.bin", content=b"p", headers=raw
+    )
+    digest = stored.json()["digest"]
+    (blob,) = [p for p in (world.root / "artifacts").rglob(digest) if p.is_file()]
+    blob.unlink()
+    blob.symlink_to(canary)
+    response = world.client.get(f"/api/v1/runs/{run_id}/artifacts/planted.bin", headers=root)
+    assert b"canary" not in response.content
+    assert 400 <= response.status_code < 600, response.text
+    again = world.client.put(
+        f"/api/v1/runs/{run_id}/artifacts/again.bin", content=b"p", headers=raw
+    )
+    assert again.status_code < 500, again.text
+    assert canary.read_text() == "canary"
+    assert not canary.is_symlink()
