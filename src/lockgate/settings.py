@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="The API token of `bootstrap_admin` (at least 32 characters); stored "
         "only as a hash. Rotate it after the first login.",
     )
+    signing_key_path: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM, PKCS#8) that signs model version manifests; "
+        "default `home/keys/signing.pem`, generated on first start in embedded mode.",
+    )
     egress_allow: list[str] = Field(
         default=[],
         description="Destinations outbound webhooks may reach although they are loopback, "
@@ -112,6 +117,10 @@ class Settings(BaseSettings):
         if self.metadata_url:
             return self.metadata_url
         return f"sqlite:///{(self.home / 'lockgate.db').resolve()}"
+
+    def resolved_signing_key_path(self) -> Path:
+        """The manifest signing key, defaulting to a file under `home`."""
+        return self.signing_key_path or (self.home / "keys" / "signing.pem")
 
     def resolved_artifacts_url(self) -> str:
         """The artifacts URL, defaulting to a directory under `home`."""
