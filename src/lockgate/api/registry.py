@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,10 +26,13 @@ from lockgate.domain.registry import (
     Signature,
 )
 
+FlavorName = Literal["sklearn", "xgboost", "lightgbm", "onnx", "pytorch", "python", "unknown"]
+
 __all__ = [
     "AliasIn",
     "AliasMoveOut",
     "ColumnSpecIO",
+    "FlavorName",
     "ModelIn",
     "ModelOut",
     "SignatureIO",
@@ -111,6 +114,7 @@ class VersionIn(ApiModel):
     signature: SignatureIO | None = None
     description: ValueText = ""
     metadata: Metadata = Field(default_factory=dict)
+    flavor: FlavorName = "unknown"
 
 
 class VersionFileOut(ApiModel):

@@ -16,6 +16,7 @@ from lockgate.services import (
     AuditService,
     CredentialService,
     LoginPolicy,
+    PackageService,
     PrincipalService,
     RegistryService,
     ServiceContext,
@@ -23,7 +24,9 @@ from lockgate.services import (
 )
 from lockgate.settings import Settings
 from lockgate.store.artifacts import open_blob_store
+from lockgate.store.keys import Ed25519Signer
 from lockgate.store.sql import SqlMetadataStore
+from lockgate.version import __version__
 
 __all__ = ["Platform", "bootstrap_from_settings", "build_platform"]
 
@@ -36,6 +39,7 @@ class Platform:
     store: SqlMetadataStore
     tracking: TrackingService
     registry: RegistryService
+    packages: PackageService
     artifacts: ArtifactService
     audit: AuditService
     principals: PrincipalService
@@ -72,6 +76,7 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         blobs = open_blob_store(
             settings.resolved_artifacts_url(), s3_endpoint_url=settings.s3_endpoint_url
         )
+        signer = Ed25519Signer.load_or_create(settings.resolved_signing_key_path())
     except BaseException:
         store.dispose()
         raise
@@ -92,7 +97,8 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         settings=settings,
         store=store,
         tracking=TrackingService(context),
-        registry=RegistryService(context),
+        registry=RegistryService(context, signer),
+        packages=PackageService(context, blobs, signer, __version__),
         artifacts=ArtifactService(context, blobs, settings.max_upload_bytes),
         audit=AuditService(context),
         principals=PrincipalService(context, hasher),

@@ -11,6 +11,7 @@ from lockgate.services.credentials import (
     LoginPolicy,
     SessionCaller,
 )
+from lockgate.services.packages import PackageService
 from lockgate.services.principals import PrincipalService, parse_role
 from lockgate.services.registry import RegistryService
 from lockgate.services.tracking import MetricPoint, TrackingService
@@ -25,6 +26,7 @@ __all__ = [
     "IssuedToken",
     "LoginPolicy",
     "MetricPoint",
+    "PackageService",
     "PrincipalService",
     "RegistryService",
     "ServiceContext",

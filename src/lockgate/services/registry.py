@@ -9,6 +9,7 @@ from lockgate.domain.access import Caller, Permission
 from lockgate.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from lockgate.domain.identity import check_id
 from lockgate.domain.names import check_alias, check_artifact_path, check_name, check_text
+from lockgate.domain.packaging import FLAVORS, Signer, build_manifest
 from lockgate.domain.pagination import Page, check_page_size
 from lockgate.domain.registry import (
     AliasMove,
@@ -32,8 +33,9 @@ MAX_VERSION_FILES = 10_000
 class RegistryService:
     """Registered models, their versions, and aliases with a queryable history."""
 
-    def __init__(self, context: ServiceContext) -> None:
+    def __init__(self, context: ServiceContext, signer: Signer) -> None:
         self._ctx = context
+        self._signer = signer
 
     def create_model(
         self,
@@ -98,12 +100,16 @@ class RegistryService:
         signature: Signature | None,
         description: str,
         metadata: dict[str, str],
+        flavor: str = "unknown",
     ) -> ModelVersion:
-        """Freeze the files a run logged under `artifact_path` into a new, immutable version.
+        """Freeze the files a run logged under `artifact_path` into a new, immutable version,
+        with a manifest signed by the registry's key.
 
         The run must belong to the model's project and must not have failed or been killed.
         Version numbers are allocated atomically, so concurrent registrations never collide.
         """
+        if flavor not in FLAVORS:
+            raise InvalidInputError(f"flavor must be one of {', '.join(FLAVORS)}", field="flavor")
         check_id(run_id, field="run_id")
         check_artifact_path(artifact_path, field="artifact_path")
         check_text(description, field="description")
@@ -135,6 +141,9 @@ class RegistryService:
                 caller.actor,
             )
             uow.models.add_version(version)
+            manifest = build_manifest(version, run.environment, flavor)
+            sealed = self._signer.sign(manifest.canonical())
+            uow.packages.add(model.id, manifest, sealed)
             self._ctx.record(
                 uow,
                 "model_version.created",
@@ -143,6 +152,8 @@ class RegistryService:
                 {
                     "run_id": run.id,
                     "artifact_path": artifact_path,
+                    "manifest_sha256": manifest.digest,
+                    "key_id": sealed.key_id,
                     "files": {f.path: f.digest for f in files},
                 },
             )

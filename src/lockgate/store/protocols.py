@@ -16,6 +16,7 @@ from typing import Protocol
 from lockgate.domain.access import Grant, PlatformRole, PrincipalKind, ProjectFilter, Role
 from lockgate.domain.artifacts import BlobRef, RunArtifact
 from lockgate.domain.audit import AuditDraft, AuditEvent, ChainHead, StoredEvent
+from lockgate.domain.packaging import Manifest, PackageSignature
 from lockgate.domain.pagination import Page
 from lockgate.domain.principals import ApiToken, LoginSession, Principal, PrincipalRef
 from lockgate.domain.registry import AliasMove, ModelId, ModelVersion, RegisteredModel
@@ -39,6 +40,7 @@ __all__ = [
     "CredentialRepository",
     "GrantRepository",
     "ModelRepository",
+    "PackageRepository",
     "PrincipalRepository",
     "ProjectRepository",
     "RunRepository",
@@ -286,6 +288,17 @@ class CredentialRepository(Protocol):
         """Drop a name's failures, or only those at or before `before`."""
 
 
+class PackageRepository(Protocol):
+    """The signed manifest of each model version."""
+
+    def add(self, model_id: ModelId, manifest: Manifest, signature: PackageSignature) -> None:
+        """Store a new version's manifest (once; versions are immutable)."""
+
+    def get(self, model_id: ModelId, version: int) -> tuple[Manifest, PackageSignature] | None:
+        """The manifest and its signature, or None for a version registered before
+        manifests existed."""
+
+
 class UnitOfWork(Protocol):
     """One metadata transaction and its repositories. Leaving the block without commit()
     rolls back."""
@@ -298,6 +311,7 @@ class UnitOfWork(Protocol):
     principals: PrincipalRepository
     grants: GrantRepository
     credentials: CredentialRepository
+    packages: PackageRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -24,6 +24,7 @@ from lockgate.api.identity import (
     TokenOut,
 )
 from lockgate.api.limits import IdText, NameText
+from lockgate.api.packaging import SigningKeyOut
 from lockgate.domain.access import Permission, PlatformRole, PrincipalKind, Role
 from lockgate.server.auth import SESSION_COOKIE
 from lockgate.server.deps import CallerDep, PageSize, PageToken, PlatformDep
@@ -222,3 +223,13 @@ def remove_grant(
 ) -> None:
     """Take a role on the project away (project admins)."""
     platform.principals.revoke(caller, project, principal, Role(role))
+
+
+@router.get("/signing-key", openapi_extra=requires("authenticated"))
+def signing_key(platform: PlatformDep) -> SigningKeyOut:
+    """The public key that signs model version manifests."""
+    return SigningKeyOut(
+        algorithm="ed25519",
+        key_id=platform.packages.key_id,
+        public_key_pem=platform.packages.public_key_pem(),
+    )

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+import orjson
+from fastapi import APIRouter, Query, Response
 
 from lockgate.api import ERROR_RESPONSES, PageOut
 from lockgate.api.limits import AliasText, NameText, VersionNumber
+from lockgate.api.packaging import ManifestOut, PackageVerdictOut
 from lockgate.api.registry import AliasIn, AliasMoveOut, ModelIn, ModelOut, VersionIn, VersionOut
 from lockgate.domain.access import Permission
 from lockgate.server.deps import CallerDep, PageSize, PageToken, PlatformDep
 from lockgate.server.permissions import requires
 
 __all__ = ["router"]
+
+SBOM_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 
 router = APIRouter(prefix="/api/v1/models", tags=["registry"], responses=ERROR_RESPONSES)
 
@@ -62,6 +66,7 @@ def create_version(
         body.signature.to_domain() if body.signature else None,
         body.description,
         body.metadata,
+        body.flavor,
     )
     return VersionOut.from_domain(version)
 
@@ -142,3 +147,34 @@ def alias_history(
     return [
         AliasMoveOut.from_domain(m) for m in platform.registry.alias_history(caller, name, alias)
     ]
+
+
+@router.get("/{name}/versions/{version}/manifest", openapi_extra=requires(Permission.PROJECT_READ))
+def get_manifest(
+    name: NameText, version: VersionNumber, platform: PlatformDep, caller: CallerDep
+) -> ManifestOut:
+    """The version's signed manifest: files with sha256, signature, requirements, run."""
+    manifest, signature = platform.packages.manifest(caller, name, version)
+    return ManifestOut.from_domain(manifest, signature)
+
+
+@router.get(
+    "/{name}/versions/{version}/sbom",
+    response_class=Response,
+    responses={200: {"content": {SBOM_MEDIA_TYPE: {}}, "description": "CycloneDX 1.6 JSON"}},
+    openapi_extra=requires(Permission.PROJECT_READ),
+)
+def get_sbom(
+    name: NameText, version: VersionNumber, platform: PlatformDep, caller: CallerDep
+) -> Response:
+    """The version's CycloneDX 1.6 SBOM: the model, its files and its Python packages."""
+    document = platform.packages.sbom(caller, name, version)
+    return Response(orjson.dumps(document), media_type=SBOM_MEDIA_TYPE)
+
+
+@router.post("/{name}/versions/{version}/verify", openapi_extra=requires(Permission.PROJECT_READ))
+def verify_version(
+    name: NameText, version: VersionNumber, platform: PlatformDep, caller: CallerDep
+) -> PackageVerdictOut:
+    """Check the manifest's signature and re-hash every stored file of the version."""
+    return PackageVerdictOut.from_domain(platform.packages.verify(caller, name, version))

@@ -24,6 +24,7 @@ from lockgate.store.protocols import (
     CredentialRepository,
     GrantRepository,
     ModelRepository,
+    PackageRepository,
     PrincipalRepository,
     ProjectRepository,
     RunRepository,
@@ -200,6 +201,7 @@ class GroupUnitOfWork:
     principals: PrincipalRepository
     grants: GrantRepository
     credentials: CredentialRepository
+    packages: PackageRepository
 
     def __init__(self, group: CommitGroup, ids: IdFactory | None = None) -> None:
         self._group = group

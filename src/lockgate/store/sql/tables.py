@@ -38,6 +38,7 @@ __all__ = [
     "tags",
     "team_members",
     "value_prefix",
+    "version_manifests",
 ]
 
 # Param and tag values are indexed by their first characters only: PostgreSQL refuses index
@@ -389,4 +390,23 @@ login_failures = sa.Table(
     sa.Column("username", sa.String(256), nullable=False),
     _time("failed_at"),
     sa.Index(None, "username", "failed_at"),
+)
+
+# The signed manifest of each model version (one row, written with the version).
+version_manifests = sa.Table(
+    "version_manifests",
+    metadata,
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("flavor", sa.String(32), nullable=False),
+    # Canonical JSON, byte for byte the text that was signed.
+    sa.Column("manifest", sa.Text(), nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("algorithm", sa.String(16), nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "version"),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
 )

@@ -14,6 +14,7 @@ from lockgate.store.protocols import (
     CredentialRepository,
     GrantRepository,
     ModelRepository,
+    PackageRepository,
     PrincipalRepository,
     ProjectRepository,
     RunRepository,
@@ -23,6 +24,7 @@ from lockgate.store.sql.audit import SqlAuditLog
 from lockgate.store.sql.credentials import SqlCredentialRepository
 from lockgate.store.sql.engine import READ_ONLY_OPTION
 from lockgate.store.sql.grants import SqlGrantRepository
+from lockgate.store.sql.packages import SqlPackageRepository
 from lockgate.store.sql.principals import SqlPrincipalRepository
 from lockgate.store.sql.projects import SqlProjectRepository
 from lockgate.store.sql.registry import SqlModelRepository
@@ -40,6 +42,7 @@ class _Repositories(Protocol):
     principals: PrincipalRepository
     grants: GrantRepository
     credentials: CredentialRepository
+    packages: PackageRepository
 
 
 def bind_repositories(
@@ -54,6 +57,7 @@ def bind_repositories(
     unit.principals = SqlPrincipalRepository(connection)
     unit.grants = SqlGrantRepository(connection)
     unit.credentials = SqlCredentialRepository(connection)
+    unit.packages = SqlPackageRepository(connection)
 
 
 class SqlUnitOfWork:
@@ -76,6 +80,7 @@ class SqlUnitOfWork:
     principals: PrincipalRepository
     grants: GrantRepository
     credentials: CredentialRepository
+    packages: PackageRepository
 
     def __init__(
         self, engine: sa.Engine, ids: IdFactory | None = None, *, read_only: bool = False
