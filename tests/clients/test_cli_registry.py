@@ -154,3 +154,28 @@ def test_bad_metadata_and_signature_are_input_errors(
     )
     assert result.exit_code == 1
     assert "(field: signature)" in result.stderr
+
+
+def test_models_verify_reports_an_intact_version_and_a_changed_one(
+    invoke: CliInvoke, client: Client, tmp_path: Path
+) -> None:
+    client.projects.create("pk")
+    run = client.runs.create("pk")
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"weights" * 50)
+    client.artifacts.upload(run.id, weights, "model/w.bin")
+    client.models.create("pkm", project="pk", owner="ml", description="d")
+    client.models.create_version("pkm", run_id=run.id, artifact_path="model", flavor="onnx")
+    assert client.models.manifest("pkm", 1).manifest["flavor"] == "onnx"
+    assert client.models.sbom("pkm", 1)["bomFormat"] == "CycloneDX"
+    intact = invoke("models", "verify", "pkm/1")
+    assert intact.exit_code == 0, intact.output
+    assert "intact" in intact.output
+    digest = client.models.get_version("pkm", 1).files[0].digest
+    (blob,) = [p for p in tmp_path.rglob(digest) if p.is_file() and p != weights]
+    blob.chmod(0o600)
+    blob.write_bytes(b"Weights" + blob.read_bytes()[7:])
+    changed = invoke("models", "verify", "pkm/1")
+    assert changed.exit_code == 1
+    assert "w.bin: sha256" in changed.output
+    assert not client.models.verify("pkm", 1).ok

@@ -11,7 +11,14 @@ import click
 
 from lockgate.api.registry import AliasMoveOut, SignatureIO, VersionOut
 from lockgate.cli.context import CliState, json_option, pass_state, url_option
-from lockgate.cli.output import emit_json, emit_result, print_fields, print_table
+from lockgate.cli.output import (
+    emit_json,
+    emit_result,
+    error_console,
+    print_fields,
+    print_table,
+    stdout_console,
+)
 from lockgate.domain.errors import InvalidInputError
 
 __all__ = ["models"]
@@ -192,6 +199,13 @@ def list_versions(state: CliState, name: str, as_json: bool) -> None:
     help='JSON file: {"inputs": [{"name", "type", "shape"}], "outputs": [...]}.',
 )
 @click.option("--description", default="", help="What changed in this version.")
+@click.option(
+    "--flavor",
+    type=click.Choice(["sklearn", "xgboost", "lightgbm", "onnx", "pytorch", "python", "unknown"]),
+    default="unknown",
+    show_default=True,
+    help="The model's format, recorded in its signed manifest.",
+)
 @metadata_option
 @url_option
 @json_option
@@ -203,10 +217,11 @@ def register_version(
     artifact_path: str,
     signature: Path | None,
     description: str,
+    flavor: str,
     metadata: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Create the next version of model NAME from a run's files."""
+    """Create the next version of model NAME from a run's files (its manifest is signed)."""
     parsed = None
     if signature is not None:
         try:
@@ -223,8 +238,36 @@ def register_version(
             signature=parsed,
             description=description,
             metadata=_metadata(metadata),
+            flavor=flavor,
         )
     emit_result(version, as_json, f"registered {version.model} version {version.version}")
+
+
+@models.command("verify")
+@click.argument("ref", metavar="NAME/VERSION")
+@url_option
+@json_option
+@pass_state
+def verify_version(state: CliState, ref: str, as_json: bool) -> None:
+    """Check a version's signed manifest and re-hash its stored files; exit 1 on any change."""
+    name, _, number = ref.partition("/")
+    if not number.isdigit():
+        raise InvalidInputError("give the version as NAME/VERSION, e.g. churn/3", field="ref")
+    with state.client() as client:
+        verdict = client.models.verify(name, int(number))
+    if as_json:
+        emit_json(verdict)
+    elif verdict.ok:
+        stdout_console().print(
+            f"[green]{ref} is intact[/green]: signature and every file match "
+            f"(manifest sha256 {verdict.manifest_sha256[:16]}...)",
+            highlight=False,
+        )
+    else:
+        for problem in verdict.problems:
+            error_console().print(f"[red]{ref}[/red]: {problem}", highlight=False)
+    if not verdict.ok:
+        raise click.exceptions.Exit(1)
 
 
 @models.group("alias")

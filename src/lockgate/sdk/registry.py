@@ -5,8 +5,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from lockgate.api import PageOut
+from lockgate.api.packaging import ManifestOut, PackageVerdictOut
 from lockgate.api.registry import (
     AliasIn,
     AliasMoveOut,
@@ -76,6 +78,7 @@ class Models:
         signature: SignatureIO | None = None,
         description: str = "",
         metadata: Mapping[str, str] | None = None,
+        flavor: str = "unknown",
     ) -> VersionOut:
         """Create the next version of a model from the files a run logged under
         `artifact_path`; the version's files are pinned by digest and never change."""
@@ -86,6 +89,7 @@ class Models:
             signature=signature,
             description=description,
             metadata=dict(metadata or {}),
+            flavor=flavor,
         )
         return self._http.call("POST", f"/models/{segment(name)}/versions", VersionOut, body=body)
 
@@ -93,6 +97,23 @@ class Models:
         """One version; raises NotFoundError."""
         path = f"/models/{segment(name)}/versions/{segment(version)}"
         return self._http.call("GET", path, VersionOut)
+
+    def manifest(self, name: str, version: int) -> ManifestOut:
+        """The version's signed manifest and its Ed25519 signature."""
+        path = f"/models/{segment(name)}/versions/{segment(version)}/manifest"
+        return self._http.call("GET", path, ManifestOut)
+
+    def sbom(self, name: str, version: int) -> dict[str, Any]:
+        """The version's CycloneDX 1.6 SBOM, as a JSON document."""
+        path = f"/models/{segment(name)}/versions/{segment(version)}/sbom"
+        document: dict[str, Any] = self._http.request("GET", path).json()
+        return document
+
+    def verify(self, name: str, version: int) -> PackageVerdictOut:
+        """Have the registry check the manifest's signature and re-hash every stored file;
+        `ok` is False and `problems` names each failure when anything changed."""
+        path = f"/models/{segment(name)}/versions/{segment(version)}/verify"
+        return self._http.call("POST", path, PackageVerdictOut)
 
     def list_versions(self, name: str, *, page_size: int = 100) -> Iterator[VersionOut]:
         """A model's versions, newest first, fetched page by page."""
