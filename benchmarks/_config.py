@@ -31,6 +31,7 @@ class Config:
     cold_start_peers: bool
     phases: tuple[tuple[str, int], ...]  # (single|batch, connections), measured in this order
     seed_deadline_s: float = 1800.0
+    lockgate_workers: int = 1  # LOCKGATE_WORKERS of the Lockgate servers under test
 
     def phase_names(self) -> list[str]:
         return [f"{kind}_c{connections}" for kind, connections in self.phases]
@@ -45,6 +46,12 @@ def parse_config(argv: list[str] | None = None) -> tuple[Config, Path | None]:
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated")
     parser.add_argument("--duration", type=float, default=None, help="seconds per load phase")
     parser.add_argument("--output", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument(
+        "--lockgate-workers",
+        type=int,
+        default=1,
+        help="server worker processes for Lockgate (its `workers` setting); default 1",
+    )
     args = parser.parse_args(argv)
     backends = tuple((args.backends or ("sqlite" if args.quick else ",".join(BACKENDS))).split(","))
     systems = tuple(args.systems.split(","))
@@ -53,6 +60,8 @@ def parse_config(argv: list[str] | None = None) -> tuple[Config, Path | None]:
         if unknown:
             parser.error(f"unknown: {', '.join(sorted(unknown))}; choose from {', '.join(allowed)}")
     systems = tuple(s for s in SYSTEMS if s in systems)  # Lockgate first in every table
+    if args.lockgate_workers < 1:
+        parser.error("--lockgate-workers must be at least 1")
     if args.quick:
         config = Config(
             quick=True,
@@ -73,6 +82,7 @@ def parse_config(argv: list[str] | None = None) -> tuple[Config, Path | None]:
             history_points=2_000,
             cold_start_peers=False,
             phases=(("single", 1), ("single", 8), ("batch", 1)),
+            lockgate_workers=args.lockgate_workers,
         )
     else:
         config = Config(
@@ -94,5 +104,6 @@ def parse_config(argv: list[str] | None = None) -> tuple[Config, Path | None]:
             history_points=20_000,
             cold_start_peers=True,
             phases=(("single", 1), ("single", 8), ("batch", 1), ("batch", 4)),
+            lockgate_workers=args.lockgate_workers,
         )
     return config, args.output

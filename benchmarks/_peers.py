@@ -267,8 +267,9 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in keep}
 
 
-def make_system(name: str, backend: str, workdir: Path) -> System:
-    """Create the database and describe the server of `name`; nothing is started yet."""
+def make_system(name: str, backend: str, workdir: Path, *, lockgate_workers: int = 1) -> System:
+    """Create the database and describe the server of `name`; nothing is started yet.
+    Lockgate runs `lockgate_workers` server processes (its `workers` setting)."""
     sysdir = workdir / name
     sysdir.mkdir(parents=True, exist_ok=True)
     database = Database.create(backend, name, sysdir)
@@ -316,6 +317,7 @@ def make_system(name: str, backend: str, workdir: Path) -> System:
                 "sqlite:///" if backend == "sqlite" else "postgresql://"
             ),
             "LOCKGATE_ARTIFACTS_URL": (sysdir / "artifacts").as_uri(),
+            "LOCKGATE_WORKERS": str(lockgate_workers),
         }
         if name == "lockgate_normal":
             # The durability FastTrackML's SQLite runs with: fsync at checkpoints only.

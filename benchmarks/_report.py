@@ -226,7 +226,8 @@ def _fmt(value: float | None, bound: bool = False) -> str:
 
 
 def render_table(results: dict[str, Any]) -> str:
-    lines = []
+    workers = results.get("config", {}).get("lockgate_workers", 1)
+    lines = [f"Lockgate server worker processes (LOCKGATE_WORKERS): {workers}"]
     for backend, entry in results["summary"].items():
         table = entry["values"]
         names = list(table)

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "backends": {},
     }
     for backend in config.backends:
-        log(f"== backend {backend}")
+        log(f"== backend {backend} (Lockgate with {config.lockgate_workers} worker processes)")
         results["backends"][backend] = run_backend(config, backend, wrk)
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     results["summary"] = summarize(results)
@@ -134,7 +134,9 @@ def run_backend(config: Config, backend: str, wrk: str) -> dict[str, Any]:
     try:
         # Started slowest first (MLflow takes seconds to import); kept in the configured order.
         for name in sorted(names, key=START_ORDER.index):
-            started[name] = make_system(name, backend, workdir)
+            started[name] = make_system(
+                name, backend, workdir, lockgate_workers=config.lockgate_workers
+            )
             started[name].server.start()
         systems = {name: started[name] for name in names}
         for system in systems.values():

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the server binds to.")
     port: int = Field(default=8420, ge=1, le=65535, description="Port the server binds to.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server worker processes. More than one uses more cores for concurrent "
+        "requests (with PostgreSQL especially); each has its own database connections.",
+    )
     max_upload_bytes: int = Field(
         default=5 * 1024**3, ge=1, description="Largest artifact upload accepted, in bytes."
     )

@@ -40,15 +40,17 @@ def server() -> None:
 @settings_options
 @pass_state
 def start(state: CliState, host: str | None, port: int | None) -> None:
-    """Serve the REST API until interrupted; refuses to start on an outdated schema."""
+    """Serve the REST API until interrupted (in LOCKGATE_WORKERS processes); refuses to start
+    on an outdated schema."""
     from lockgate.server.run import check_binding, describe_mode, serve
 
     settings = state.settings(host=host, port=port)
     check_binding(settings)
     console = stdout_console()
+    workers = f", {settings.workers} worker processes" if settings.workers > 1 else ""
     console.print(
         f"starting Lockgate on [bold]http://{settings.host}:{settings.port}[/bold] "
-        f"(metadata {redact_url(settings.resolved_metadata_url())})",
+        f"(metadata {redact_url(settings.resolved_metadata_url())}{workers})",
         highlight=False,
     )
     console.print(describe_mode(settings), highlight=False)

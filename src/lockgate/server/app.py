@@ -14,6 +14,7 @@ from lockgate.server.cors import install_cors
 from lockgate.server.errors import install_error_handlers
 from lockgate.server.guard import EdgeGuard
 from lockgate.server.routes import ROUTERS
+from lockgate.server.routes.tracking import MetricsExpressRoute
 from lockgate.settings import Settings
 from lockgate.version import __version__
 
@@ -38,6 +39,9 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         lifespan=lifespan,
     )
     app.state.platform = platform
+    # Before the routers: single-point metric logging is the hottest request; what the lane
+    # does not serve, the regular route does (see MetricsExpressRoute).
+    app.router.routes.append(MetricsExpressRoute(app.router))
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import ipaddress
 import logging
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from lockgate.domain.errors import InvalidInputError
 from lockgate.server.app import create_app
+from lockgate.server.composition import bootstrap_from_settings, build_platform
 from lockgate.settings import Settings
 
 __all__ = ["check_binding", "describe_mode", "serve"]
@@ -49,10 +53,13 @@ def describe_mode(settings: Settings) -> str:
 
 
 def serve(settings: Settings) -> None:
-    """Serve until interrupted. Raises InvalidInputError for local mode on a non-loopback
-    address, and SchemaOutdatedError before binding if the database schema is behind (the
-    message names `lockgate db upgrade`)."""
+    """Serve until interrupted, in `settings.workers` processes. Raises InvalidInputError for
+    local mode on a non-loopback address, and SchemaOutdatedError before binding if the
+    database schema is behind (the message names `lockgate db upgrade`)."""
     check_binding(settings)
+    if settings.workers > 1:
+        _serve_in_workers(settings)
+        return
     app = create_app(settings)
     log.warning(describe_mode(settings))
     uvicorn.run(
@@ -65,3 +72,30 @@ def serve(settings: Settings) -> None:
         http="httptools",
         loop="uvloop",
     )
+
+
+def _serve_in_workers(settings: Settings) -> None:
+    # Checked (and the first admin bootstrapped, the signing key created) once, here, so the
+    # workers neither race for it nor start on an outdated schema.
+    platform = build_platform(settings)
+    try:
+        bootstrap_from_settings(platform)
+    finally:
+        platform.close()
+    log.warning(describe_mode(settings))
+    log.warning("serving with %d worker processes", settings.workers)
+    config = uvicorn.Config(
+        # Each worker process builds its own app, and database connections, from the settings.
+        functools.partial(create_app, settings),
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+        http="httptools",
+        loop="uvloop",
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run
+        Multiprocess(config, sockets=[config.bind_socket()]).run()

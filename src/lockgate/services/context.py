@@ -3,9 +3,9 @@ the policy point, and the one way a service records an audit event."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from lockgate.domain.access import Caller, Permission
 from lockgate.domain.audit import AuditDraft, AuditEvent, JsonValue
@@ -25,16 +25,10 @@ class ServiceContext:
     ids: IdFactory
     access: AccessPolicy = field(default_factory=AccessPolicy)
 
-    @contextmanager
-    def uow(self, *, read_only: bool = False) -> Iterator[UnitOfWork]:
+    def uow(self, *, read_only: bool = False) -> _RecordingDenials:
         """A unit of work; a refusal of the policy point inside it is recorded in the audit
         log once the refused transaction has rolled back."""
-        try:
-            with self.units(read_only=read_only) as unit:
-                yield unit
-        except AccessDenied as denied:
-            self._record_denial(denied)
-            raise
+        return _RecordingDenials(self, self.units(read_only=read_only))
 
     def authorize(
         self,
@@ -77,3 +71,27 @@ class ServiceContext:
         with self.units() as unit:
             self.record(unit, "access.denied", denied.caller, denied.subject, details)
             unit.commit()
+
+
+class _RecordingDenials:
+    """The context manager of `ServiceContext.uow` (a class: a generator-based one costs
+    more than the rest of a small unit of work's Python)."""
+
+    __slots__ = ("_context", "_unit")
+
+    def __init__(self, context: ServiceContext, unit: UnitOfWork) -> None:
+        self._context = context
+        self._unit = unit
+
+    def __enter__(self) -> UnitOfWork:
+        return self._unit.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._unit.__exit__(exc_type, exc, tb)
+        if isinstance(exc, AccessDenied):
+            self._context._record_denial(exc)

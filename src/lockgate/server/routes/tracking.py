@@ -1,11 +1,18 @@
-"""Routes for projects, runs, params, metrics, tags, inputs and run search."""
+"""Routes for projects, runs, params, metrics, tags, inputs and run search, and the express
+lane of the hottest one (single metric points from training loops)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 import orjson
+from anyio import to_thread
 from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lockgate.api import ERROR_RESPONSES, PageOut
 from lockgate.api.limits import IdText, KeyText, NameText
@@ -23,12 +30,13 @@ from lockgate.api.tracking import (
     TagsIn,
     run_document,
 )
-from lockgate.domain.access import Permission
+from lockgate.domain.access import Caller, Permission
+from lockgate.server.composition import Platform
 from lockgate.server.deps import CallerDep, PageSize, PageToken, PlatformDep
 from lockgate.server.permissions import requires
 from lockgate.services import MetricPoint
 
-__all__ = ["router"]
+__all__ = ["MetricsExpressRoute", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"], responses=ERROR_RESPONSES)
 
@@ -111,8 +119,11 @@ def log_params(run_id: IdText, body: ParamsIn, platform: PlatformDep, caller: Ca
 )
 def log_metrics(run_id: IdText, body: MetricsIn, platform: PlatformDep, caller: CallerDep) -> None:
     """Record 1 to 10,000 metric points."""
-    points = [MetricPoint(m.key, m.value, m.step, m.timestamp) for m in body.metrics]
-    platform.tracking.log_metrics(caller, run_id, points)
+    platform.tracking.log_metrics(caller, run_id, _points(body))
+
+
+def _points(body: MetricsIn) -> list[MetricPoint]:
+    return [MetricPoint(m.key, m.value, m.step, m.timestamp) for m in body.metrics]
 
 
 @router.post("/runs/{run_id}/tags", status_code=204, openapi_extra=requires(Permission.RUN_WRITE))
@@ -141,3 +152,122 @@ def metric_history(
     """Every point of one metric, in step order."""
     page = platform.tracking.metric_history(caller, run_id, key, page_size, page_token)
     return MetricHistoryOut.from_domain(key, page.items, page.next_cursor)
+
+
+_DECLINED = "lockgate.express_declined"
+_RUN_ID = TypeAdapter(IdText)
+
+
+class MetricsExpressRoute(BaseRoute):
+    """`POST /api/v1/runs/{run_id}/metrics` without FastAPI's per-request machinery (a scan
+    of every route, dependency solving, request and response objects), which cost more CPU
+    than the write itself.
+
+    It serves only requests whose every part the regular route would accept as they are:
+    a body of exactly `application/json` that parses (orjson, then the same `MetricsIn`
+    validation), a valid run id, an authenticated caller. Any other request is declined and
+    routed again, with its body replayed, to the regular `log_metrics` route above, so error
+    responses, the OpenAPI document and every edge case stay that route's. Service errors
+    propagate to the app's error handlers as they do from any route.
+
+    Args:
+        router: the app's router, which dispatches declined requests.
+    """
+
+    path_format = "/api/v1/runs/{run_id}/metrics"
+    _path = re.compile(r"/api/v1/runs/(?P<run_id>[^/]+)/metrics")
+
+    def __init__(self, router: ASGIApp) -> None:
+        self._router = router
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or scope["method"] != "POST" or _DECLINED in scope:
+            return Match.NONE, {}
+        found = self._path.fullmatch(scope["path"]) if not scope.get("root_path") else None
+        if found is None:
+            return Match.NONE, {}
+        return Match.FULL, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        messages, failure = await _read_body(receive)
+        found = self._path.fullmatch(scope["path"])
+        request = _plain_request(scope, messages, failure) if found is not None else None
+        if found is None or request is None or not _is_id(found["run_id"]):
+            scope[_DECLINED] = True
+            await self._router(scope, _replay(messages, failure, receive), send)
+            return
+        platform, caller, body = request
+        await to_thread.run_sync(
+            platform.tracking.log_metrics, caller, found["run_id"], _points(body)
+        )
+        await send({"type": "http.response.start", "status": 204, "headers": _NO_CONTENT})
+        await send({"type": "http.response.body", "body": b""})
+
+
+# What the regular route answers (FastAPI's JSON response class, without a body).
+_NO_CONTENT = [(b"content-type", b"application/json")]
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], Exception | None]:
+    """The request's body messages, and the error that stopped reading them (the edge
+    guard's size limit), to replay to the regular route if the lane declines."""
+    messages: list[Message] = []
+    try:
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return messages, None
+    except Exception as exc:  # noqa: BLE001 - replayed unchanged to the regular route
+        return messages, exc
+
+
+def _plain_request(
+    scope: Scope, messages: list[Message], failure: Exception | None
+) -> tuple[Platform, Caller, MetricsIn] | None:
+    """What the lane needs, or None when the regular route must answer."""
+    if failure is not None or any(m["type"] != "http.request" for m in messages):
+        return None
+    caller = scope.get("state", {}).get("caller")
+    if not isinstance(caller, Caller) or not _is_plain_json(scope["headers"]):
+        return None
+    try:
+        body = MetricsIn.model_validate(
+            orjson.loads(b"".join(m.get("body", b"") for m in messages))
+        )
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
+    platform: Platform = scope["app"].state.platform
+    return platform, caller, body
+
+
+def _is_plain_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    # The regular route reads the first Content-Type; only the plain spelling takes the lane.
+    for name, value in headers:
+        if name == b"content-type":
+            return value.lower() == b"application/json"
+    return False
+
+
+def _is_id(run_id: str) -> bool:
+    try:
+        _RUN_ID.validate_python(run_id)
+    except ValidationError:
+        return False
+    return True
+
+
+def _replay(messages: list[Message], failure: Exception | None, receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        if failure is not None:
+            raise failure
+        return await receive()
+
+    return replay

@@ -19,6 +19,7 @@ from lockgate.domain.audit import (
 )
 from lockgate.domain.identity import Actor
 from lockgate.store.sql.codec import from_json, from_micros, to_micros
+from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.tables import audit_events, audit_head
 
 __all__ = ["SqlAuditLog"]
@@ -42,8 +43,8 @@ class SqlAuditLog:
         # IMMEDIATE already made this transaction the only writer).
         head = self._read_head(for_update=True)
         event = seal(draft, head=head, event_id=event_id, at=at)
-        self._connection.execute(
-            audit_events.insert(),
+        _INSERT_EVENT.execute(
+            self._connection,
             {
                 "seq": event.seq,
                 "id": event.id,
@@ -57,7 +58,7 @@ class SqlAuditLog:
                 "hash": event.hash,
             },
         )
-        self._connection.execute(_UPDATE_HEAD, {"new_seq": event.seq, "new_hash": event.hash})
+        _UPDATE_HEAD.execute(self._connection, {"new_seq": event.seq, "new_hash": event.hash})
         return event
 
     def list_events(
@@ -103,18 +104,39 @@ class SqlAuditLog:
         return self._read_head(for_update=False)
 
     def _read_head(self, *, for_update: bool) -> ChainHead:
-        query = _SELECT_HEAD_FOR_UPDATE if for_update else _SELECT_HEAD
-        seq, digest = self._connection.execute(query).one()
+        if for_update:
+            row = _SELECT_HEAD_FOR_UPDATE.execute(self._connection, {}).fetchone()
+            if row is None:
+                raise sa.exc.NoResultFound("No row was found when one was required")
+            seq, digest = row
+        else:
+            seq, digest = self._connection.execute(_SELECT_HEAD).one()
         return ChainHead(seq, digest)
 
 
-# Built once: the append path runs on every change.
+# Built once, and run on the driver connection (see DriverStatement; every column here is a
+# string or an integer): the append path runs on every change.
 _SELECT_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID)
-_SELECT_HEAD_FOR_UPDATE = _SELECT_HEAD.with_for_update()
-_UPDATE_HEAD = (
-    audit_head.update()
-    .where(audit_head.c.id == _HEAD_ID)
-    .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+_SELECT_HEAD_FOR_UPDATE = DriverStatement(lambda _: _SELECT_HEAD.with_for_update())
+_EVENT_COLUMNS = (
+    "seq",
+    "id",
+    "occurred_at",
+    "action",
+    "actor",
+    "subject_type",
+    "subject_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
+_INSERT_EVENT = DriverStatement(lambda _: audit_events.insert(), _EVENT_COLUMNS)
+_UPDATE_HEAD = DriverStatement(
+    lambda _: (
+        audit_head.update()
+        .where(audit_head.c.id == _HEAD_ID)
+        .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+    )
 )
 
 

@@ -12,6 +12,8 @@ and none of their changes persist.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from types import TracebackType
 
@@ -29,6 +31,7 @@ from lockgate.store.protocols import (
     ProjectRepository,
     RunRepository,
 )
+from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.unit_of_work import bind_repositories
 
 __all__ = ["CommitGroup", "GroupUnitOfWork"]
@@ -48,6 +51,7 @@ class CommitGroup:
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
+        self._writers = _ProcessWriterLock.for_engine(engine)
         self._lock = threading.Lock()  # held while a unit works or a batch commits
         self._wake = threading.Condition(threading.Lock())
         self._connection: sa.Connection | None = None
@@ -71,6 +75,7 @@ class CommitGroup:
                 self._connection = self._engine.connect()
             if self._batch is None:
                 try:
+                    self._writers.acquire()
                     self._connection.begin()  # BEGIN IMMEDIATE on SQLite, via the engine hook
                 except BaseException:
                     self._drop_connection()  # e.g. the server restarted: reconnect next time
@@ -107,6 +112,7 @@ class CommitGroup:
                 except BaseException:
                     self._drop_connection()
                     raise
+                self._writers.release()
             return None
         finally:
             self._lock.release()
@@ -131,15 +137,20 @@ class CommitGroup:
                 if self._batch is not None:
                     self._connection.rollback()
                     self._batch = None
+                    self._writers.release()
                 self._connection.close()
                 self._connection = None
+            self._writers.close()
 
     def _drop_connection(self) -> None:
         """Discard the writer connection (and whatever transaction it held)."""
         connection, self._connection, self._batch = self._connection, None, None
-        if connection is not None:
-            connection.invalidate()
-            connection.close()
+        try:
+            if connection is not None:
+                connection.invalidate()
+                connection.close()
+        finally:
+            self._writers.release()
 
     def _ensure_committer(self) -> None:
         with self._wake:
@@ -172,6 +183,7 @@ class CommitGroup:
             if connection is None:
                 raise RuntimeError("a batch is open without a writer connection")
             connection.commit()
+            self._writers.release()
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting unit
             batch.error = exc
             # The transaction's state is unknown: dropping the DBAPI connection rolls back
@@ -179,6 +191,46 @@ class CommitGroup:
             self._drop_connection()
         finally:
             batch.durable.set()
+
+
+class _ProcessWriterLock:
+    """Writers of one SQLite database across processes (several server workers): an
+    exclusive flock on the database file, taken before BEGIN IMMEDIATE and released after
+    COMMIT or ROLLBACK. A process waiting on it wakes the moment it is free, where SQLite's
+    busy handler would sleep and poll (1 ms, then 2, 5, 10 ...). SQLite's own locks are POSIX
+    record locks, which Linux keeps apart from flock. A no-op for PostgreSQL, whose writers
+    queue on the audit chain head's row lock.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._held = False
+
+    @classmethod
+    def for_engine(cls, engine: sa.Engine) -> _ProcessWriterLock:
+        if engine.dialect.name != "sqlite" or not engine.url.database:
+            return cls(None)
+        return cls(os.path.expanduser(engine.url.database))
+
+    def acquire(self) -> None:
+        if self._path is None or self._held:
+            return
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = True
+
+    def release(self) -> None:
+        if self._held and self._fd is not None:
+            self._held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self.release()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class GroupUnitOfWork:
@@ -207,16 +259,20 @@ class GroupUnitOfWork:
         self._group = group
         self._ids = ids
         self._open = False
-        self._savepoint: sa.NestedTransaction | None = None
+        self._connection: sa.Connection | None = None
+        self._in_savepoint = False
 
     def __enter__(self) -> GroupUnitOfWork:
         connection, shared = self._group.enter()
         try:
-            self._savepoint = connection.begin_nested() if shared else None
+            if shared:
+                _SAVEPOINT.execute(connection, {})
+                self._in_savepoint = True
         except BaseException:
             self._group.leave(joined=False)
             raise
         self._open = True
+        self._connection = connection
         bind_repositories(self, connection, self._ids)
         return self
 
@@ -237,15 +293,18 @@ class GroupUnitOfWork:
     def commit(self) -> None:
         """Hand this unit's changes to the shared transaction and return once the batch
         holding them is durable. The unit is finished afterwards."""
-        if not self._open:
+        if not self._open or self._connection is None:
             raise RuntimeError("commit() outside an open unit of work")
         self._open = False
         try:
-            if self._savepoint is not None:
-                self._savepoint.commit()
+            if self._in_savepoint:
+                _RELEASE_SAVEPOINT.execute(self._connection, {})
+                self._in_savepoint = False
         except BaseException:
-            self._undo()
-            self._group.leave(joined=False)
+            try:
+                self._undo()
+            finally:
+                self._group.leave(joined=False)
             raise
         batch = self._group.leave(joined=True)
         if batch is not None:
@@ -253,5 +312,15 @@ class GroupUnitOfWork:
 
     def _undo(self) -> None:
         # Without a savepoint, leaving unjoined rolls the whole transaction back.
-        if self._savepoint is not None and self._savepoint.is_active:
-            self._savepoint.rollback()
+        if self._in_savepoint and self._connection is not None:
+            self._in_savepoint = False
+            _ROLLBACK_TO_SAVEPOINT.execute(self._connection, {})
+            _RELEASE_SAVEPOINT.execute(self._connection, {})
+
+
+# Issued on the driver connection: SQLAlchemy's begin_nested() compiles its SAVEPOINT anew
+# each time, which cost more than the rest of a unit's statements. Units of one transaction
+# run one after another, so one name serves them all.
+_SAVEPOINT = DriverStatement(lambda _: sa.text("SAVEPOINT lockgate_unit"))
+_RELEASE_SAVEPOINT = DriverStatement(lambda _: sa.text("RELEASE SAVEPOINT lockgate_unit"))
+_ROLLBACK_TO_SAVEPOINT = DriverStatement(lambda _: sa.text("ROLLBACK TO SAVEPOINT lockgate_unit"))

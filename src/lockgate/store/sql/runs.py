@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -32,6 +33,7 @@ from lockgate.store.sql.codec import (
     to_micros,
     translate_integrity,
 )
+from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.run_details import environment_json, load_details, run_from_row, schema_json
 from lockgate.store.sql.run_search import search_runs
 from lockgate.store.sql.tables import datasets, latest_metrics, run_inputs, runs
@@ -75,10 +77,13 @@ class SqlRunRepository:
             self.set_tags(run, tags)
 
     def get(self, run_id: RunId) -> Run:
-        row = self._connection.execute(_SELECT_RUN, {"run_id": run_id}).mappings().first()
+        cursor = _SELECT_RUN.execute(self._connection, {"run_id": run_id})
+        row = cursor.fetchone()
         if row is None:
             raise NotFoundError(f"run {run_id} does not exist")
-        return run_from_row(row)
+        names = [column[0] for column in cursor.description or ()]
+        # run_from_row only reads columns by name, which a dict of the row answers too.
+        return run_from_row(cast(sa.RowMapping, dict(zip(names, row, strict=True))))
 
     def save_status(self, run: Run, *, expected: RunStatus) -> None:
         result = self._connection.execute(
@@ -118,6 +123,11 @@ class SqlRunRepository:
 
     def add_metrics(self, run: Run, metrics: Sequence[Metric]) -> None:
         if not metrics:
+            return
+        if len(metrics) == 1:  # one point per request is how training loops log
+            row = _metric_row(run, metrics[0])
+            _INSERT_METRIC.execute(self._connection, row)
+            _UPSERT_LATEST.execute(self._connection, {**row, "project_id": run.project_id})
             return
         self._connection.execute(metrics_table.insert(), [_metric_row(run, m) for m in metrics])
         # One upsert row per key: later points win ties, as in the history order (step,
@@ -234,12 +244,16 @@ def _metric_row(run: Run, metric: Metric) -> dict[str, object]:
 
 
 # Hot-path statements are built once: constructing them (ON CONFLICT's `excluded` columns
-# especially) costs more CPU than executing them from SQLAlchemy's compiled cache.
-_SELECT_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("run_id"))
+# especially) costs more CPU than executing them from SQLAlchemy's compiled cache, and the
+# single-point path skips even that (see DriverStatement: every column here is a string, an
+# integer or a float).
+_SELECT_RUN = DriverStatement(lambda _: sa.select(runs).where(runs.c.id == sa.bindparam("run_id")))
+_METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
+_INSERT_METRIC = DriverStatement(lambda _: metrics_table.insert(), _METRIC_COLUMNS)
 
 
 @functools.cache
-def _latest_metrics_upsert(dialect_name: str) -> sa.Executable:
+def _latest_metrics_upsert(dialect_name: str) -> sa.Insert:
     """Keep each key's latest point: the highest step, then the newest timestamp."""
     insert = dialect_insert_for(dialect_name, latest_metrics)
     excluded = insert.excluded
@@ -255,3 +269,8 @@ def _latest_metrics_upsert(dialect_name: str) -> sa.Executable:
         set_={"value": excluded.value, "step": excluded.step, "timestamp": excluded.timestamp},
         where=newer,
     )
+
+
+_UPSERT_LATEST = DriverStatement(
+    lambda dialect_name: _latest_metrics_upsert(dialect_name), (*_METRIC_COLUMNS, "project_id")
+)
