@@ -11,9 +11,7 @@ What a caller may do is decided later, by the policy point the services call.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from typing import TypeVar
 
@@ -22,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lockgate.domain.access import Caller
 from lockgate.domain.errors import UnauthenticatedError
+from lockgate.server.guard import send_problem
 from lockgate.services import CredentialService
 
 __all__ = ["CSRF_HEADER", "PUBLIC_ROUTES", "SESSION_COOKIE", "Authenticator"]
@@ -140,21 +139,13 @@ def _session_cookie(header: str | None) -> str | None:
 async def _problem(
     send: Send, state: dict[str, object], status: int, code: str, detail: str
 ) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": HTTPStatus(status).phrase,
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "request_id": state.get("request_id"),
-        }
-    ).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="lockgate"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    request_id = state.get("request_id")
+    challenge = [(b"www-authenticate", b'Bearer realm="lockgate"')] if status == 401 else []
+    await send_problem(
+        send,
+        request_id if isinstance(request_id, str) else None,
+        status,
+        code,
+        detail,
+        headers=challenge,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import NamedTuple
 
@@ -16,7 +16,7 @@ from lockgate.api.common import PROBLEM_MEDIA_TYPE
 from lockgate.domain.errors import PayloadTooLargeError
 from lockgate.domain.identity import IdFactory
 
-__all__ = ["LOOPBACK_HOSTS", "EdgeGuard", "host_of"]
+__all__ = ["LOOPBACK_HOSTS", "EdgeGuard", "host_of", "send_problem"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -147,23 +147,41 @@ def _has_json_body(scope: Scope) -> bool:
 
 
 async def _reject(send: Send, request_id: str, refusal: _Refusal) -> None:
+    await send_problem(
+        send, request_id, refusal.status, refusal.code, refusal.detail, field=refusal.field
+    )
+
+
+async def send_problem(
+    send: Send,
+    request_id: str | None,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with problem+json straight from ASGI middleware (before any route exists to
+    render it): the same envelope as the app's error handler."""
     problem = {
         "type": "about:blank",
-        "title": HTTPStatus(refusal.status).phrase,
-        "status": refusal.status,
-        "detail": refusal.detail,
-        "code": refusal.code,
-        "field": refusal.field,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "field": field,
         "request_id": request_id,
     }
     body = json.dumps({key: value for key, value in problem.items() if value is not None}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": refusal.status,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
