@@ -13,6 +13,7 @@
     ├── UnauthenticatedError    no valid credentials came with the request
     ├── RateLimitedError        too many attempts; try again later
     ├── SchemaOutdatedError     the metadata schema is behind the code (run `lockgate db upgrade`)
+    ├── PackageIntegrityError   a model package is not byte for byte what the registry signed
     └── UserCodeError           user-supplied code failed; the cause is chained
 
 Each class has a stable `code`; no class knows about HTTP.
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidInputError",
     "LockgateError",
     "NotFoundError",
+    "PackageIntegrityError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PolicyViolationError",
@@ -127,6 +129,13 @@ class SchemaOutdatedError(LockgateError):
     code = "schema_outdated"
 
 
+class PackageIntegrityError(LockgateError):
+    """A model package's signature or a file's digest does not match what the registry
+    signed; nothing of it was loaded. The message names each problem."""
+
+    code = "package_integrity"
+
+
 class UserCodeError(LockgateError):
     """User-supplied code (a model, a transform, a plugin) failed; the cause is chained."""
 
@@ -149,6 +158,7 @@ _BY_CODE: dict[str, type[LockgateError]] = {
         UnauthenticatedError,
         RateLimitedError,
         SchemaOutdatedError,
+        PackageIntegrityError,
         UserCodeError,
     )
 }

@@ -27,10 +27,12 @@ __all__ = [
     "PackageSignature",
     "PackageVerdict",
     "Signer",
+    "Verifier",
     "build_manifest",
     "canonical_json",
     "check_package",
     "sbom_document",
+    "signature_from_document",
 ]
 
 MANIFEST_FORMAT = "lockgate.manifest/1"
@@ -118,6 +120,23 @@ def _signature_document(signature: Signature | None) -> dict[str, object] | None
     return {"inputs": columns(signature.inputs), "outputs": columns(signature.outputs)}
 
 
+def signature_from_document(document: Mapping[str, object] | None) -> Signature | None:
+    """A manifest's signature document as a `Signature` (the inverse of how it was written)."""
+    if document is None:
+        return None
+
+    def columns(label: str) -> tuple[ColumnSpec, ...]:
+        specs = document.get(label)
+        if not isinstance(specs, list):
+            raise ValueError(f"a manifest signature lists its {label}")
+        return tuple(
+            ColumnSpec(str(c["name"]), str(c["type"]), tuple(int(d) for d in c["shape"]))
+            for c in specs
+        )
+
+    return Signature(columns("inputs"), columns("outputs"))
+
+
 def build_manifest(
     version: ModelVersion, environment: RunEnvironment | None, flavor: str
 ) -> Manifest:
@@ -144,20 +163,24 @@ class PackageSignature:
     value: bytes
 
 
-class Signer(Protocol):
-    """Signs manifests and checks signatures (the key lives in an adapter)."""
+class Verifier(Protocol):
+    """Checks signatures against one public key (the key lives in an adapter)."""
 
     @property
     def key_id(self) -> str:
         """sha256 of the raw public key, in hex."""
 
+    def verify(self, data: bytes, signature: PackageSignature) -> bool:
+        """Whether the signature is this key's, over exactly `data`."""
+
+
+class Signer(Verifier, Protocol):
+    """Signs manifests and checks signatures (the key lives in an adapter)."""
+
     def public_key_pem(self) -> str:
         """The public key, PEM (SubjectPublicKeyInfo)."""
 
     def sign(self, data: bytes) -> PackageSignature: ...
-
-    def verify(self, data: bytes, signature: PackageSignature) -> bool:
-        """Whether the signature is this key's, over exactly `data`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +195,7 @@ class PackageVerdict:
 def check_package(
     manifest: Manifest,
     signature: PackageSignature,
-    signer: Signer,
+    signer: Verifier,
     actual: Mapping[str, tuple[str, int] | None],
 ) -> PackageVerdict:
     """Check a package: the signature over the manifest, then every file's digest and size

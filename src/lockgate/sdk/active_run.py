@@ -9,12 +9,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from lockgate.api.artifacts import ArtifactOut
 from lockgate.api.registry import SignatureIO, VersionOut
 from lockgate.api.tracking import DatasetIn, RunOut
 from lockgate.domain.errors import InvalidInputError, LockgateError
 from lockgate.sdk.artifacts import CHUNK_BYTES, Artifacts, ProgressCallback, join_artifact_path
+from lockgate.sdk.model_logging import LoggedModel, log_model
 from lockgate.sdk.registry import Models
 from lockgate.sdk.tracking import MetricPoint, ParamValue, Runs
 
@@ -225,9 +227,11 @@ class ActiveRun:
         *,
         description: str = "",
         metadata: Mapping[str, str] | None = None,
+        flavor: str = "unknown",
     ) -> VersionOut:
         """Create a version of the registered model `name` from this run's files under
-        `artifact_path` (the model must exist: see `client.models.create`)."""
+        `artifact_path` (the model must exist: see `client.models.create`); `flavor` is
+        recorded in the signed manifest (`log_model` sets it for you)."""
         return self._models.create_version(
             name,
             run_id=self.id,
@@ -235,4 +239,57 @@ class ActiveRun:
             signature=signature,
             description=description,
             metadata=metadata,
+            flavor=flavor,
+        )
+
+    def log_model(
+        self,
+        model: object,
+        name: str = "model",
+        *,
+        signature: SignatureIO | None = None,
+        input_example: object = None,
+        flavor: str | None = None,
+        registered_model_name: str | None = None,
+        **options: Any,
+    ) -> LoggedModel:
+        """Save a model with its flavor, upload it under the run's directory `name`, and
+        register it as the next version of `registered_model_name` when given.
+
+        Needs `lockgate[serving]` and the extra of the model's framework (`sklearn`,
+        `xgboost`, `lightgbm`, `onnx`, `pytorch`). See docs/reference/flavors.md.
+
+        Args:
+            model: A scikit-learn, XGBoost or LightGBM estimator, an ONNX model (or its
+                bytes), a PyTorch module, or a class with `load` and `predict`.
+            name: The run directory the package's files go into.
+            signature: The inputs and outputs; inferred from `input_example` when None.
+            input_example: A sample batch (numpy array, DataFrame, dict of arrays, Arrow
+                table). The saved package is loaded back and scored on it before upload.
+            flavor: A flavor name, when not the one found from the model's type.
+            registered_model_name: A registered model (it must exist) to add a version to,
+                with the flavor and the signature.
+            options: The flavor's options, e.g. `method="predict_proba"`.
+
+        Returns:
+            A `LoggedModel`: the artifact path, flavor, signature, uploaded files (`files`)
+            and, when registered, the new version (`version`).
+
+        Raises:
+            ImportError: The flavors or the model's framework are not installed.
+            InvalidInputError: No flavor takes the model, an option is unknown, or there is
+                neither a signature nor an input example.
+            NotFoundError: `registered_model_name` does not exist (the files are uploaded).
+        """
+        return log_model(
+            model,
+            run_id=self.id,
+            artifacts=self._artifacts,
+            models=self._models,
+            artifact_path=name,
+            signature=signature,
+            input_example=input_example,
+            flavor=flavor,
+            registered_model_name=registered_model_name,
+            options=options,
         )

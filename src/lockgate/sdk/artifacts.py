@@ -23,6 +23,8 @@ __all__ = [
     "DigestMismatchError",
     "ProgressCallback",
     "TransferProgress",
+    "download_verified",
+    "quote_artifact_path",
 ]
 
 CHUNK_BYTES = 1024 * 1024
@@ -88,7 +90,7 @@ class Artifacts:
         chunks = _read_chunks(source, hasher.update, target, size, progress)
         response = self._http.request(
             "PUT",
-            f"/runs/{segment(run_id)}/artifacts/{_quote_path(target)}",
+            f"/runs/{segment(run_id)}/artifacts/{quote_artifact_path(target)}",
             content=chunks,
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
@@ -121,7 +123,7 @@ class Artifacts:
         chunks = _read_chunks(source, lambda _: None, path, size, progress)
         response = self._http.request(
             "PUT",
-            f"/runs/{segment(run_id)}/archives/{_quote_path(path)}",
+            f"/runs/{segment(run_id)}/archives/{quote_artifact_path(path)}",
             content=chunks,
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
@@ -175,38 +177,8 @@ class Artifacts:
             DigestMismatchError: The bytes do not match the ETag (nothing is left behind).
             NotFoundError: The run or the file does not exist.
         """
-        target = Path(dest)
-        if target.is_dir():
-            target = target / PurePosixPath(path).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        url = f"/runs/{segment(run_id)}/artifacts/{_quote_path(path)}"
-        with self._http.stream("GET", url) as response:
-            expected = response.headers.get("etag", "").removeprefix("W/").strip('"')
-            if not expected:
-                raise DigestMismatchError(f"{path}: the server sent no ETag to verify against")
-            length = response.headers.get("content-length")
-            total = int(length) if length and length.isdigit() else None
-            handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            try:
-                hasher = hashlib.sha256()
-                with os.fdopen(handle, "wb") as out:
-                    done = 0
-                    for chunk in response.iter_bytes(CHUNK_BYTES):
-                        out.write(chunk)
-                        hasher.update(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(TransferProgress(path, done, total))
-                if hasher.hexdigest() != expected:
-                    raise DigestMismatchError(
-                        f"{path}: downloaded bytes hash to {hasher.hexdigest()}, "
-                        f"the server's ETag says {expected}"
-                    )
-                os.replace(temp_name, target)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
-        return target
+        url = f"/runs/{segment(run_id)}/artifacts/{quote_artifact_path(path)}"
+        return download_verified(self._http, url, path, dest, progress=progress)
 
     def download_dir(
         self,
@@ -229,7 +201,51 @@ class Artifacts:
         return written
 
 
-def _quote_path(path: str) -> str:
+def download_verified(
+    http: HttpSession,
+    url: str,
+    path: str,
+    dest: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """GET `url` into `dest` (a file path, or an existing directory to put the file named
+    by `path` in): the bytes go to a temporary file beside the target, hashed on the way, and
+    the file takes its final name only when its sha256 equals the server's ETag."""
+    target = Path(dest)
+    if target.is_dir():
+        target = target / PurePosixPath(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with http.stream("GET", url) as response:
+        expected = response.headers.get("etag", "").removeprefix("W/").strip('"')
+        if not expected:
+            raise DigestMismatchError(f"{path}: the server sent no ETag to verify against")
+        length = response.headers.get("content-length")
+        total = int(length) if length and length.isdigit() else None
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            hasher = hashlib.sha256()
+            with os.fdopen(handle, "wb") as out:
+                done = 0
+                for chunk in response.iter_bytes(CHUNK_BYTES):
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(TransferProgress(path, done, total))
+            if hasher.hexdigest() != expected:
+                raise DigestMismatchError(
+                    f"{path}: downloaded bytes hash to {hasher.hexdigest()}, "
+                    f"the server's ETag says {expected}"
+                )
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+    return target
+
+
+def quote_artifact_path(path: str) -> str:
     # Checked here too: httpx would quietly resolve `..` segments into another route.
     check_artifact_path(path, field="path")
     return "/".join(segment(part) for part in path.split("/"))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from lockgate.api import PageOut
-from lockgate.api.packaging import ManifestOut, PackageVerdictOut
+from lockgate.api.packaging import ManifestOut, PackageVerdictOut, SigningKeyOut
 from lockgate.api.registry import (
     AliasIn,
     AliasMoveOut,
@@ -20,6 +22,7 @@ from lockgate.api.registry import (
 )
 from lockgate.domain.errors import InvalidInputError
 from lockgate.domain.registry import ModelRef
+from lockgate.sdk.artifacts import ProgressCallback, download_verified, quote_artifact_path
 from lockgate.sdk.http import HttpSession, paginate, request_body, segment
 
 __all__ = ["Models"]
@@ -114,6 +117,26 @@ class Models:
         `ok` is False and `problems` names each failure when anything changed."""
         path = f"/models/{segment(name)}/versions/{segment(version)}/verify"
         return self._http.call("POST", path, PackageVerdictOut)
+
+    def download_file(
+        self,
+        name: str,
+        version: int,
+        path: str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
+        """Download one file of a version, as frozen at registration, to `dest`; the file
+        takes its name only once its sha256 equals the server's (DigestMismatchError)."""
+        url = (
+            f"/models/{segment(name)}/versions/{segment(version)}/files/{quote_artifact_path(path)}"
+        )
+        return download_verified(self._http, url, path, dest, progress=progress)
+
+    def signing_key(self) -> SigningKeyOut:
+        """The registry's public key, to check manifests' signatures offline."""
+        return self._http.call("GET", "/signing-key", SigningKeyOut)
 
     def list_versions(self, name: str, *, page_size: int = 100) -> Iterator[VersionOut]:
         """A model's versions, newest first, fetched page by page."""

@@ -37,6 +37,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "schema_outdated": 503,
     "user_code_error": 422,
+    "package_integrity": 422,
     "host_not_allowed": 400,
     "lockgate_error": 400,
     "internal_error": 500,

@@ -4,10 +4,11 @@ byte for byte against what was signed."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 from lockgate.domain.access import Caller, Permission
 from lockgate.domain.errors import NotFoundError
-from lockgate.domain.names import check_name
+from lockgate.domain.names import check_artifact_path, check_name
 from lockgate.domain.packaging import (
     Manifest,
     PackageSignature,
@@ -16,7 +17,7 @@ from lockgate.domain.packaging import (
     check_package,
     sbom_document,
 )
-from lockgate.domain.registry import RegisteredModel
+from lockgate.domain.registry import RegisteredModel, VersionFile
 from lockgate.services.context import ServiceContext
 from lockgate.store.protocols import BlobStore, UnitOfWork
 
@@ -72,6 +73,20 @@ class PackageService:
         for path, _, _ in manifest.files:
             actual.setdefault(path, None)
         return check_package(manifest, signature, self._signer, actual)
+
+    def open_file(
+        self, caller: Caller, model_name: str, version: int, path: str
+    ) -> tuple[VersionFile, Iterator[bytes]]:
+        """One file of a version, by its path inside the version, and a stream of the bytes
+        frozen at registration (the run's file at that path may have changed since)."""
+        check_artifact_path(path)
+        with self._ctx.uow(read_only=True) as uow:
+            model = self._model(uow, caller, model_name)
+            files = uow.models.get_version(model.name, version).files
+        for file in files:
+            if file.path == path:
+                return file, self._blobs.open(file.digest)
+        raise NotFoundError(f"{model.name}/{version} has no file {path!r}")
 
     def _rehash(self, digest: str) -> tuple[str, int] | None:
         hasher, size = hashlib.sha256(), 0

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
 from lockgate.api import ERROR_RESPONSES, PageOut
-from lockgate.api.limits import AliasText, NameText, VersionNumber
+from lockgate.api.limits import AliasText, ArtifactPathText, NameText, VersionNumber
 from lockgate.api.packaging import ManifestOut, PackageVerdictOut
 from lockgate.api.registry import AliasIn, AliasMoveOut, ModelIn, ModelOut, VersionIn, VersionOut
 from lockgate.domain.access import Permission
@@ -178,3 +179,24 @@ def verify_version(
 ) -> PackageVerdictOut:
     """Check the manifest's signature and re-hash every stored file of the version."""
     return PackageVerdictOut.from_domain(platform.packages.verify(caller, name, version))
+
+
+@router.get(
+    "/{name}/versions/{version}/files/{path:path}",
+    response_class=StreamingResponse,
+    openapi_extra=requires(Permission.PROJECT_READ),
+)
+def download_version_file(
+    name: NameText,
+    version: VersionNumber,
+    path: ArtifactPathText,
+    platform: PlatformDep,
+    caller: CallerDep,
+) -> StreamingResponse:
+    """One file of a version, as frozen at registration; the ETag is its sha256."""
+    file, chunks = platform.packages.open_file(caller, name, version, path)
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={"ETag": f'"{file.digest}"', "Content-Length": str(file.size)},
+    )
