@@ -9,14 +9,17 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from lockgate.cli.demo_serving import SAMPLE, SCORER, serve_scorer
 from lockgate.cli.main import cli
 from lockgate.sdk import Client
 from lockgate.server.app import create_app
 from lockgate.server.inprocess import InProcessTransport
 from lockgate.settings import Settings
+from tests.serving.server.live import free_port
 
 
 @pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -36,7 +39,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo") / "home"
     result = lockgate("demo", "--no-serve", "--home", str(home))
     assert result.exit_code == 0, result.output
-    assert "seeded project churn: 36 runs (3 failed, 2 killed)" in result.stdout
+    assert "seeded project churn: 37 runs (3 failed, 2 killed)" in result.stdout
     return home
 
 
@@ -44,8 +47,8 @@ def test_demo_data_is_complete(demo_home: Path) -> None:
     settings = Settings(home=demo_home)
     with Client("http://localhost", transport=InProcessTransport(create_app(settings))) as client:
         runs = list(client.runs.search("churn", page_size=100))
-        assert len(runs) == 36
-        assert Counter(r.status for r in runs) == {"finished": 31, "failed": 3, "killed": 2}
+        assert len(runs) == 37
+        assert Counter(r.status for r in runs) == {"finished": 32, "failed": 3, "killed": 2}
         best = next(
             client.runs.search("churn", "status = 'finished'", order_by="metrics.val_auc desc")
         )
@@ -70,6 +73,22 @@ def test_demo_data_is_complete(demo_home: Path) -> None:
         assert (
             client.models.alias_at("churn-classifier", "champion", moves[0].moved_at).version == 1
         )
+
+
+def test_the_demo_serves_a_real_champion(demo_home: Path) -> None:
+    settings = Settings(home=demo_home)
+    with Client("http://localhost", transport=InProcessTransport(create_app(settings))) as client:
+        champion = client.models.resolve(f"{SCORER}@champion")
+        assert client.models.manifest(SCORER, champion.version).manifest["flavor"] == "sklearn"
+        assert client.models.verify(SCORER, champion.version).ok
+        with serve_scorer(client, demo_home, "127.0.0.1", free_port()) as served:
+            assert served.answer == {"predictions": [1]}  # SAMPLE looks likely to leave
+            loyal = {**SAMPLE, "tenure_months": 70.0, "num_support_tickets": 0.0}
+            response = httpx.post(
+                f"{served.url}/invocations", json={"dataframe_records": [loyal]}, timeout=10
+            )
+            assert response.json() == {"predictions": [0]}
+    assert list((demo_home / "predictions" / "records").glob("*.parquet"))
 
 
 def test_seeding_twice_changes_nothing(demo_home: Path) -> None:

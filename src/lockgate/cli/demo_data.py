@@ -274,8 +274,13 @@ def seed_demo(client: Client, *, seed: int = 7) -> DemoSummary | None:
                 scored.append((auc, run))
     ranked = [run for _, run in sorted(scored, key=lambda pair: -pair[0])]
     models = _register(client, ranked)
+    from lockgate.cli.demo_serving import SCORER, seed_scorer  # trains with scikit-learn
+
+    served = seed_scorer(client, PROJECT) is not None
+    if served:
+        models = (*models, SCORER)
     return DemoSummary(
-        runs=len(trials),
+        runs=len(trials) + served,
         failed=len(DIVERGES),
         killed=len(STOPPED),
         models=models,

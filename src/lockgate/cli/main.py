@@ -14,7 +14,9 @@ from lockgate.cli.context import CliState, settings_options, token_option
 from lockgate.cli.demo import demo
 from lockgate.cli.identity import grants, principals, teams, tokens, whoami
 from lockgate.cli.registry import models
+from lockgate.cli.scoring import score
 from lockgate.cli.server import db, server
+from lockgate.cli.serving import serve
 from lockgate.cli.tracking import projects, runs
 from lockgate.domain.errors import LockgateError
 from lockgate.version import __version__
@@ -70,6 +72,8 @@ for command in (
     grants,
     admin,
     server,
+    serve,
+    score,
     db,
     demo,
 ):

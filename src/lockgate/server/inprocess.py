@@ -74,11 +74,14 @@ async def _chunks(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def embedded_client(home: str | Path | None = None) -> Client:
-    """A Client over an in-process server on the embedded store under `home`, upgraded to
-    the current schema first."""
-    settings = Settings(home=Path(home)) if home is not None else Settings()
+def embedded_client(
+    home: str | Path | None = None, *, settings: Settings | None = None, token: str | None = None
+) -> Client:
+    """A Client over an in-process server on the embedded store under `home` (or as
+    `settings` say), upgraded to the current schema first."""
+    if settings is None:
+        settings = Settings(home=Path(home)) if home is not None else Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_metadata_url())
     transport = InProcessTransport(create_app(settings))
-    return Client("http://localhost", transport=transport)
+    return Client("http://localhost", token=token, transport=transport)
