@@ -11,6 +11,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeAlias
 
+import orjson
+
 __all__ = ["UNENCODABLE_KEY", "JsonValue", "PredictionRecord", "PredictionStatus", "encode_json"]
 
 JsonValue: TypeAlias = (
@@ -78,6 +80,9 @@ class PredictionRecord:
             raise ValueError("a prediction has error text exactly when its status is 'error'")
 
 
+_ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
 def encode_json(value: object) -> str:
     """Compact JSON text for a record's inputs or outputs; never raises.
 
@@ -87,6 +92,13 @@ def encode_json(value: object) -> str:
     A value that still cannot be encoded (a cycle, a non-string key of an unknown type) is
     replaced by `{"lockgate_unencodable": "<reason>"}` so the record itself is never lost.
     """
+    try:
+        fast = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        fast = None
+    # orjson writes NaN and infinities as null: any null sends the value the exact way.
+    if fast is not None and b"null" not in fast:
+        return fast.decode()
     try:
         return json.dumps(value, default=_to_jsonable, separators=(",", ":"), allow_nan=True)
     except (TypeError, ValueError, RecursionError) as exc:
