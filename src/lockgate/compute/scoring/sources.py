@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -188,7 +189,10 @@ def open_batches(
     Errors met while the stream is read surface as `duckdb.Error` or `pyarrow.ArrowException`
     from the reader.
     """
-    connection = duckdb.connect()
+    # DuckDB sizes its thread pool by the machine's cores; a process pinned to fewer (taskset,
+    # a container's cpuset) would have its threads fight over them.
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    connection = duckdb.connect(config={"threads": max(1, threads or 1)})
     try:
         relation = _relation(connection, source)
         selected = relation.select(*(duckdb.ColumnExpression(name) for name in columns))
