@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LinearRegression
 
+from lockgate.compute.scoring.sources import hash_parquet_footer
 from lockgate.sdk import Client
 from tests.clients.conftest import CliInvoke
 
@@ -100,10 +101,7 @@ def test_score_writes_scores_and_records_lineage(
     assert run.metrics["rows_per_second"].value > 0
     (dataset,) = run.inputs
     assert dataset.name == "customers"
-    assert (
-        dataset.fingerprint
-        == hashlib.sha256((tmp_path / "customers.parquet").read_bytes()).hexdigest()
-    )
+    assert dataset.fingerprint == hash_parquet_footer(tmp_path / "customers.parquet")
     assert dataset.row_count == 1_000
     assert dataset.schema_ == {"customer": "string", "tenure": "int32", "charges": "double"}
     assert dataset.source == (tmp_path / "customers.parquet").resolve().as_uri()

@@ -19,6 +19,7 @@ from lockgate.compute.scoring import (
     score_local,
 )
 from lockgate.compute.scoring.local import PREFETCH_DEPTH, read_ahead
+from lockgate.compute.scoring.sources import hash_parquet_footer
 from lockgate.domain.errors import InvalidInputError, UserCodeError
 from lockgate.domain.registry import ColumnSpec, Signature
 from tests.compute.data import column, table, write_csv, write_parquet
@@ -300,15 +301,32 @@ def test_a_directory_or_a_glob_reads_every_data_file(tmp_path: Path) -> None:
     assert from_directory.input.fingerprint() == from_glob.input.fingerprint()
 
 
-def test_fingerprints_follow_content(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", [True, False])
+def test_fingerprints_follow_content(tmp_path: Path, content: bool) -> None:
     single = write_parquet(tmp_path / "one" / "data.parquet", table(10))
-    assert resolve_input(single).fingerprint() == hashlib.sha256(single.read_bytes()).hexdigest()
+    digest = resolve_input(single).fingerprint(content=content)
+    if content:
+        assert digest == hashlib.sha256(single.read_bytes()).hexdigest()
     folder = tmp_path / "many"
     write_parquet(folder / "a.parquet", table(10))
     write_parquet(folder / "b.parquet", table(10, seed=2))
-    before = resolve_input(folder).fingerprint()
+    before = resolve_input(folder).fingerprint(content=content)
+    assert resolve_input(folder).fingerprint(content=content) == before
     write_parquet(folder / "b.parquet", table(10, seed=3))
-    assert resolve_input(folder).fingerprint() != before
+    assert resolve_input(folder).fingerprint(content=content) != before
+
+
+def test_a_parquet_footer_fingerprint_reads_only_the_footer(tmp_path: Path) -> None:
+    path = write_parquet(tmp_path / "data.parquet", table(1000))
+    footer = resolve_input(path).fingerprint()
+    data = bytearray(path.read_bytes())
+    data[4] ^= 0xFF  # a byte of the first data page: the footer cannot see it
+    path.write_bytes(bytes(data))
+    assert resolve_input(path).fingerprint() == footer
+    assert resolve_input(path).fingerprint(content=True) != footer
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(InvalidInputError, match="footer"):
+        hash_parquet_footer(path)
 
 
 @pytest.mark.parametrize(

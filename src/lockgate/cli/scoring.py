@@ -98,6 +98,11 @@ _DATASET_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
     help="PEM public key that must have signed the package (default: the registry's).",
 )
 @click.option("--no-lineage", is_flag=True, help="Record no tracking run for this job.")
+@click.option(
+    "--content-hash",
+    is_flag=True,
+    help="Fingerprint a Parquet input by every byte (reads it twice), not by its footers.",
+)
 @url_option
 @pass_state
 def score(
@@ -112,6 +117,7 @@ def score(
     cache_dir: Path | None,
     trusted_key: Path | None,
     no_lineage: bool,
+    content_hash: bool,
 ) -> None:
     """Score --input with a registered version (`churn@champion`, `churn/3`) into --output.
 
@@ -135,7 +141,7 @@ def score(
         run = None
         if not no_lineage:
             run = stack.enter_context(_start_run(client, package, engine, batch_size, keep))
-            _record_input(run, source)
+            _record_input(run, source, content=content_hash)
         with _progress_bar(package.ref) as progress:
             result = _run_engine(
                 engine,
@@ -233,11 +239,11 @@ def dataset_name(source: ScoringInput) -> str:
     return name or "input"
 
 
-def _record_input(run: ActiveRun, source: ScoringInput) -> None:
+def _record_input(run: ActiveRun, source: ScoringInput, *, content: bool) -> None:
     from lockgate.compute.scoring.result import schema_text
 
     with error_console().status(f"fingerprinting {source.path}"):
-        fingerprint = source.fingerprint()
+        fingerprint = source.fingerprint(content=content)
     run.log_input(
         dataset_name(source),
         fingerprint=fingerprint,

@@ -68,12 +68,21 @@ class ScoringInput:
         with duckdb.connect() as connection:
             return _relation(connection, self).limit(0).to_arrow_table().schema
 
-    def fingerprint(self) -> str:
-        """The sha256 of the content: of the file's bytes for a single file, else of the sorted
-        `relative-path<TAB>sha256` lines of every file (reads every byte)."""
+    def fingerprint(self, *, content: bool = False) -> str:
+        """What identifies this version of the input, for lineage.
+
+        With `content`, and always for CSV: the sha256 of the bytes (of the file's for a single
+        file, else of the sorted `relative-path<TAB>sha256` lines of every file), which reads
+        every byte again. Otherwise, for Parquet, the same with each file's sha256 taken over
+        its size and its footer (the schema, and every row group's column chunks with their
+        offsets, sizes, value counts and statistics): it changes whenever a file is rewritten,
+        and costs two small reads per file instead of a second pass over the data (3.7 s for
+        a 3 GB file here).
+        """
+        digest = hash_file if content or self.format != PARQUET else hash_parquet_footer
         if self.is_single_file:
-            return hash_file(self.files[0])
-        return fingerprint_files([(self._relative(f), hash_file(f)) for f in self.files])
+            return digest(self.files[0])
+        return fingerprint_files([(self._relative(f), digest(f)) for f in self.files])
 
     def _relative(self, file: Path) -> str:
         try:
@@ -88,6 +97,25 @@ def hash_file(path: Path) -> str:
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def hash_parquet_footer(path: Path) -> str:
+    """The sha256 of a Parquet file's size and footer (its last `8 + footer length` bytes)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size < 12:
+            raise InvalidInputError(f"{path.name} is not a Parquet file", field="input")
+        handle.seek(size - 8)
+        tail = handle.read(8)
+        length = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or length + 12 > size:
+            raise InvalidInputError(f"{path.name} has no Parquet footer", field="input")
+        handle.seek(size - 8 - length)
+        footer = handle.read(length)
+    hasher = hashlib.sha256(b"lockgate.parquet-footer/1\n")
+    hasher.update(f"{size}\n".encode())
+    hasher.update(footer)
     return hasher.hexdigest()
 
 

@@ -9,8 +9,8 @@ batcher, logged to the prediction log off the request path, and answered.
 from __future__ import annotations
 
 import logging
-import time
 import os
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
