@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,7 @@ import httpx
 from _api import api_for
 from _config import Config, parse_config
 from _load import CpuWatch, count_syncs, ensure_wrk, measure_latency, run_wrk, wait_for_quiet
+from _machine import describe_commit, describe_machine
 from _peers import ROOT, System, ensure_venv, make_system
 from _report import render_table, summarize
 from _seed import seed_api, seed_bulk
@@ -75,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "benchmark": "tracking",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "lockgate_commit": _commit(),
+        "machine": describe_machine(),
+        "lockgate_commit": describe_commit(),
         "config": dataclasses.asdict(config),
         "backends": {},
     }
@@ -95,33 +94,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _commit() -> str:
-    """The repository's commit, with `+dirty` when the work tree differs from it."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    dirty = "+dirty" if git("status", "--porcelain", "--untracked-files=no", "src") else ""
-    return git("rev-parse", "--short", "HEAD") + dirty
-
-
-def _machine() -> dict[str, Any]:
-    import os
-
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024**2, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
 
 
 def run_backend(config: Config, backend: str, wrk: str) -> dict[str, Any]:
