@@ -335,6 +335,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _request_id(scope: Scope) -> str:
     given = _header(scope, b"x-request-id")
-    request_id = given if given and len(given) <= 128 and given.isprintable() else os.urandom(16).hex()
+    request_id = (
+        given if given and len(given) <= 128 and given.isprintable() else os.urandom(16).hex()
+    )
     scope["lockgate.request_id"] = request_id
     return request_id
