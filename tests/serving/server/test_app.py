@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 
 import httpx
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -246,3 +247,29 @@ def test_metrics_count_requests_errors_latency_and_batches(http: httpx.AsyncClie
 def test_an_app_needs_a_model() -> None:
     with pytest.raises(ValueError, match="at least one model"):
         InferenceApp([], ServingOptions())
+
+
+def test_a_content_length_of_other_digits_is_not_a_crash(app: InferenceApp) -> None:
+    """'¹' is a digit to str.isdigit() but not to int(): the header is ignored, not a 500."""
+    body = orjson.dumps(SPLIT)
+    sent: list[dict[str, object]] = []
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/invocations",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", "¹".encode("latin-1")),
+        ],
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert orjson.loads(sent[1]["body"]) == {"predictions": [200.0]}  # type: ignore[arg-type]

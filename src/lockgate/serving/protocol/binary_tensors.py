@@ -36,7 +36,9 @@ def header_length_of(value: int | str | bytes | None, body_length: int) -> int |
         length: int | None = value
     else:
         text = value.decode("latin-1") if isinstance(value, bytes) else value
-        length = int(text) if text.strip().isdigit() else None
+        text = text.strip()
+        # isascii too: isdigit() accepts digits such as '¹' that int() refuses.
+        length = int(text) if text.isascii() and text.isdigit() else None
     if length is None or not 0 < length <= body_length:
         raise InvalidInputError(
             f"must be the length of the JSON header, between 1 and {body_length}",

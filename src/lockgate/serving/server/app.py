@@ -272,7 +272,7 @@ class InferenceApp:
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self._options.max_body_bytes
         length = _header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
             raise PayloadTooLargeError(f"the body is larger than {limit} bytes", field="body")
         message = await receive()
         body: bytes = message.get("body", b"")
