@@ -98,3 +98,25 @@ def test_a_stalled_sink_fails_no_prediction_and_loses_no_record(tmp_path: Path) 
     assert len(given) == 300
     assert set(sink.ids()) == given  # at least once: every prediction, nothing else
     assert logger.stats().dropped == 0
+
+
+def test_prediction_ids_are_uuid7_and_sort_by_time(tmp_path: Path) -> None:
+    sink = MemorySink()
+    logger = _logger(sink, tmp_path)
+    logger.start()
+    app = InferenceApp([served()], ServingOptions(), prediction_log=logger)
+
+    async def one_by_one() -> list[str]:
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve.test") as http:
+            ids = []
+            for _ in range(5):
+                response = await http.post("/invocations", json={"dataframe_records": ROWS})
+                ids.append(response.headers["x-prediction-id"])
+            return ids
+
+    ids = asyncio.run(one_by_one())
+    logger.close()
+    assert ids == sorted(ids)
+    assert all(len(i) == 32 and i[12] == "7" for i in ids)  # the UUID version nibble
+    assert set(sink.ids()) == set(ids)

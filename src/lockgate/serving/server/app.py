@@ -22,6 +22,7 @@ from lockgate.domain.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
+from lockgate.domain.identity import Uuid7Factory
 from lockgate.serving.flavors.base import Columns
 from lockgate.serving.prediction_log import PredictionLogger, PredictionRecord, PredictionStatus
 from lockgate.serving.protocol import (
@@ -78,6 +79,7 @@ class InferenceApp:
             raise ValueError("an inference server serves at least one model")
         self._options = options
         self._log = prediction_log
+        self._ids = Uuid7Factory()
         self.metrics = ServerMetrics()
         if prediction_log is not None:
             self.metrics.watch_prediction_log(prediction_log.stats)
@@ -208,7 +210,7 @@ class InferenceApp:
     ) -> tuple[Columns, str]:
         """Score through the batcher and log the prediction, answered or failed."""
         started = time.perf_counter()
-        prediction_id = os.urandom(16).hex()  # 128 random bits, as a uuid4 has 122
+        prediction_id = self._ids.new_id()  # UUIDv7: prediction ids sort by time
         try:
             outputs = await tools.batcher.predict(inputs, _rows(inputs))
         except Exception as exc:
