@@ -25,6 +25,7 @@ from rich.progress import (
 
 from lockgate.cli.context import CliState, pass_state, url_option
 from lockgate.cli.output import error_console, print_fields
+from lockgate.cli.packages import fetch_verified, package_options
 
 if TYPE_CHECKING:
     from lockgate.compute.scoring import (
@@ -87,16 +88,7 @@ _DATASET_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
     show_default=True,
     help="Spark master URL for --engine spark.",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where verified packages are kept (default: HOME/packages).",
-)
-@click.option(
-    "--trusted-key",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="PEM public key that must have signed the package (default: the registry's).",
-)
+@package_options
 @click.option("--no-lineage", is_flag=True, help="Record no tracking run for this job.")
 @click.option(
     "--content-hash",
@@ -128,14 +120,12 @@ def score(
     """
     from lockgate.compute.scoring import ScoringPlan, resolve_input
     from lockgate.compute.scoring.output import check_output_free
-    from lockgate.serving.loader import fetch_package, load_predictor
+    from lockgate.serving.loader import load_predictor
 
-    key = trusted_key.read_text(encoding="utf-8") if trusted_key is not None else None
-    cache = cache_dir or state.settings().home / "packages"
     source = resolve_input(input_path)
     check_output_free(output_path)
     with state.client() as client, ExitStack() as stack:
-        package = fetch_package(client, ref, cache, trusted_key_pem=key)
+        package = fetch_verified(state, client, ref, cache_dir, trusted_key)
         # The engines check again; checking here keeps a typo from leaving a failed run.
         ScoringPlan.build(source.arrow_schema(), package.model_signature, keep)
         run = None

@@ -9,6 +9,7 @@ import click
 
 from lockgate.cli.context import CliState, pass_state, url_option
 from lockgate.cli.output import error_console
+from lockgate.cli.packages import fetch_verified, package_options
 from lockgate.domain.errors import InvalidInputError
 from lockgate.sdk import Client
 
@@ -53,16 +54,7 @@ __all__ = ["serve"]
     help="Directory of the prediction log (default: HOME/predictions).",
 )
 @click.option("--no-prediction-log", is_flag=True, help="Log no predictions.")
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where verified packages are kept (default: HOME/packages).",
-)
-@click.option(
-    "--trusted-key",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="PEM public key that must have signed the packages (default: the registry's).",
-)
+@package_options
 @pass_state
 def serve(
     state: CliState,
@@ -80,7 +72,7 @@ def serve(
 ) -> None:
     """Serve registered model versions: `churn@champion`, `churn/3`; several at once."""
     from lockgate.server.run import is_loopback
-    from lockgate.serving.loader import fetch_package, load_package
+    from lockgate.serving.loader import load_package
     from lockgate.serving.server import InferenceServer, ServedModel, ServingOptions
     from lockgate.version import __version__
 
@@ -89,12 +81,10 @@ def serve(
             "--prediction-log and --no-prediction-log exclude each other", field="prediction_log"
         )
     settings = state.settings()
-    key = trusted_key.read_text(encoding="utf-8") if trusted_key is not None else None
-    cache = cache_dir or settings.home / "packages"
     served = []
     with _client(state, embedded) as client:
         for ref in refs:
-            package = fetch_package(client, ref, cache, trusted_key_pem=key)
+            package = fetch_verified(state, client, ref, cache_dir, trusted_key)
             served.append(ServedModel.from_loaded(load_package(package)))
             error_console().print(
                 f"loaded {package.ref} ({package.flavor}), manifest {package.manifest.digest[:12]}"

@@ -61,8 +61,7 @@ class Ed25519Signer:
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self._private = private_key
         self._public: Ed25519PublicKey = private_key.public_key()
-        raw = self._public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        self._key_id = hashlib.sha256(raw).hexdigest()
+        self._verifier = Ed25519Verifier(self._public)
 
     @classmethod
     def load_or_create(cls, path: Path) -> Ed25519Signer:
@@ -104,7 +103,7 @@ class Ed25519Signer:
 
     @property
     def key_id(self) -> str:
-        return self._key_id
+        return self._verifier.key_id
 
     def public_key_pem(self) -> str:
         return self._public.public_bytes(
@@ -112,11 +111,7 @@ class Ed25519Signer:
         ).decode()
 
     def sign(self, data: bytes) -> PackageSignature:
-        return PackageSignature(SIGNATURE_ALGORITHM, self._key_id, self._private.sign(data))
+        return PackageSignature(SIGNATURE_ALGORITHM, self.key_id, self._private.sign(data))
 
     def verify(self, data: bytes, signature: PackageSignature) -> bool:
-        try:
-            self._public.verify(signature.value, data)
-        except InvalidSignature:
-            return False
-        return True
+        return self._verifier.verify(data, signature)
