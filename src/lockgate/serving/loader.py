@@ -23,7 +23,7 @@ from lockgate.domain.registry import Signature
 from lockgate.sdk import Client
 from lockgate.sdk.artifacts import DigestMismatchError
 from lockgate.serving.flavors.base import Predictor
-from lockgate.store.keys import Ed25519Verifier
+from lockgate.signing import Ed25519Verifier
 
 __all__ = [
     "LoadedModel",
