@@ -87,7 +87,8 @@ class FairnessReport:
 
 @dataclass(frozen=True, slots=True)
 class CalibrationBin:
-    """Rows whose predicted probability fell in [lower, upper) (the last bin includes 1)."""
+    """Rows whose predicted probability fell in (lower, upper], as scikit-learn's
+    `calibration_curve` bins them (the first bin includes 0)."""
 
     lower: float
     upper: float
