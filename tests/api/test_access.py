@@ -23,7 +23,16 @@ from lockgate.domain.access import Permission
 from lockgate.server.auth import PUBLIC_ROUTES
 from lockgate.server.permissions import PERMISSION_KEY
 from lockgate.server.routes import ROUTERS
-from tests.api.world import PLATFORM_ROLES, PROJECT_ROLES, World, auth, world
+from tests.api.world import (
+    COMPARISON_BODY,
+    EVALUATION_BODY,
+    PLATFORM_ROLES,
+    PROJECT_ROLES,
+    World,
+    auth,
+    fill,
+    world,
+)
 
 __all__ = ["world"]  # the fixture, imported for pytest
 
@@ -67,6 +76,8 @@ BODIES: dict[tuple[str, str], object] = {
     },
     ("POST", "/api/v1/models/{name}/versions"): {"run_id": "{run_id}", "artifact_path": "model"},
     ("PUT", "/api/v1/models/{name}/aliases/{alias}"): {"version": 1},
+    ("POST", "/api/v1/models/{name}/versions/{version}/evaluations"): EVALUATION_BODY,
+    ("POST", "/api/v1/models/{name}/comparisons"): COMPARISON_BODY,
 }
 
 
@@ -91,12 +102,12 @@ def api_calls(app: FastAPI) -> list[Call]:
 
 
 def send(world: World, call: Call, token: str | None) -> httpx.Response:
-    def fill(match: re.Match[str]) -> str:
+    def value_of(match: re.Match[str]) -> str:
         name = match.group(1)
         assert name in world.values, f"no test value for path parameter {name!r} of {call.template}"
         return world.values[name]
 
-    url = re.sub(r"\{(\w+)\}", fill, call.template)
+    url = re.sub(r"\{(\w+)\}", value_of, call.template)
     headers = auth(token) if token else {}
     plain = call.template
     body = BODIES.get((call.method, plain))
@@ -106,8 +117,9 @@ def send(world: World, call: Call, token: str | None) -> httpx.Response:
         headers["content-type"] = "application/octet-stream"
         return world.client.request(call.method, url, content=body, headers=headers)
     if isinstance(body, dict):
-        body = {k: (world.values["run_id"] if v == "{run_id}" else v) for k, v in body.items()}
-        return world.client.request(call.method, url, json=body, headers=headers)
+        return world.client.request(
+            call.method, url, json=fill(body, world.values), headers=headers
+        )
     return world.client.request(call.method, url, headers=headers)
 
 

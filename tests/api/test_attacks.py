@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.api.test_access import BODIES, Call, api_calls
-from tests.api.world import World, auth, world
+from tests.api.world import World, auth, fill, world
 
 __all__ = ["world"]  # the fixture, imported for pytest
 
@@ -71,8 +71,7 @@ def _send(world: World, call: Call, values: dict[str, str]) -> httpx.Response:
         headers["content-type"] = "application/octet-stream"
         return world.client.request(call.method, url, content=body, headers=headers)
     if isinstance(body, dict):
-        body = {k: (values["run_id"] if v == "{run_id}" else v) for k, v in body.items()}
-        return world.client.request(call.method, url, json=body, headers=headers)
+        return world.client.request(call.method, url, json=fill(body, values), headers=headers)
     return world.client.request(call.method, url, headers=headers)
 
 

@@ -35,6 +35,7 @@ from lockgate.server.app import create_app
 from lockgate.server.guard import LOOPBACK_HOSTS
 from lockgate.server.routes import ROUTERS
 from lockgate.settings import Settings
+from tests.api.world import COMPARISON_BODY, EVALUATION_BODY, fill
 
 EXAMPLES = {"sqlite": 15, "postgresql": 4}  # per operation, both modes together
 
@@ -70,7 +71,8 @@ def _operations() -> list[tuple[str, str]]:
 
 async def _seed(app: FastAPI) -> dict[str, Any]:
     """Objects for path parameters to name: a project, a run with a param, a metric and an
-    artifact, a model with version 1 from that run, and an alias on it."""
+    artifact, a model with versions 1 and 2 from that run, an alias on 1, an evaluation of 1
+    and a comparison of 2 with 1."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
 
@@ -95,6 +97,21 @@ async def _seed(app: FastAPI) -> dict[str, Any]:
         version = {"run_id": run_id, "artifact_path": "model"}
         await call("POST", "/models/fuzz-model/versions", json=version)
         await call("PUT", "/models/fuzz-model/aliases/champion", json={"version": 1})
+        await call("POST", "/models/fuzz-model/versions", json=version)
+        digests = {
+            f"digest_{n}": (await call("GET", f"/models/fuzz-model/versions/{n}/manifest"))[
+                "manifest_sha256"
+            ]
+            for n in (1, 2)
+        }
+        evaluation = await call(
+            "POST",
+            "/models/fuzz-model/versions/1/evaluations",
+            json=fill(EVALUATION_BODY, digests),
+        )
+        comparison = await call(
+            "POST", "/models/fuzz-model/comparisons", json=fill(COMPARISON_BODY, digests)
+        )
     return {
         "project": "fuzz",
         "run_id": run_id,
@@ -103,6 +120,8 @@ async def _seed(app: FastAPI) -> dict[str, Any]:
         "name": "fuzz-model",
         "version": 1,
         "alias": "champion",
+        "evaluation_id": evaluation["id"],
+        "comparison_id": comparison["id"],
     }
 
 

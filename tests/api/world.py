@@ -24,6 +24,58 @@ def auth(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+def fill(body: object, values: dict[str, str]) -> object:
+    """A request body with every `"{name}"` string replaced by the world's value of `name`."""
+    if isinstance(body, str) and body.startswith("{") and body.endswith("}"):
+        return values.get(body[1:-1], body)
+    if isinstance(body, dict):
+        return {key: fill(value, values) for key, value in body.items()}
+    if isinstance(body, list):
+        return [fill(value, values) for value in body]
+    return body
+
+
+def _report(auc: float) -> dict[str, object]:
+    return {
+        "task": "binary_classification",
+        "rows": 500,
+        "metrics": {"roc_auc": {"value": auc, "lower": auc - 0.01, "upper": auc + 0.01}},
+    }
+
+
+_DATASET = {"name": "holdout", "fingerprint": "d" * 64, "row_count": 500}
+_CONFIG = {"task": "binary_classification", "target": "churned"}
+
+EVALUATION_BODY: dict[str, object] = {
+    "dataset": _DATASET,
+    "config": _CONFIG,
+    "report": _report(0.8),
+    "package_digest": "{digest_1}",
+    "engine": "world",
+}
+"""Records an evaluation of version 1 (the path's `{version}`)."""
+
+COMPARISON_BODY: dict[str, object] = {
+    "dataset": _DATASET,
+    "config": _CONFIG,
+    "candidate": {"version": 2, "package_digest": "{digest_2}", "report": _report(0.75)},
+    "baseline": {"version": 1, "package_digest": "{digest_1}", "report": _report(0.8)},
+    "changes": {
+        "changes": [
+            {
+                "metric": "roc_auc",
+                "candidate": 0.75,
+                "baseline": 0.8,
+                "delta": {"value": 0.75 - 0.8, "lower": -0.07, "upper": -0.03},
+            }
+        ]
+    },
+    "baseline_alias": "champion",
+    "engine": "world",
+}
+"""Compares version 2 with version 1, the holder of `champion`: a FAIL."""
+
+
 def _ok(response: httpx.Response) -> httpx.Response:
     assert response.is_success, response.text
     return response
@@ -108,7 +160,27 @@ def world(db_url: str, tmp_path: Path) -> Iterator[World]:
                 "/api/v1/models/churn-clf/aliases/champion", json={"version": 1}, headers=admin
             )
         )
+        _ok(client.post("/api/v1/models/churn-clf/versions", json=version, headers=admin))
+        digests = {
+            f"digest_{n}": _ok(
+                client.get(f"/api/v1/models/churn-clf/versions/{n}/manifest", headers=admin)
+            ).json()["manifest_sha256"]
+            for n in (1, 2)
+        }
+        evaluation = client.post(
+            "/api/v1/models/churn-clf/versions/1/evaluations",
+            json=fill(EVALUATION_BODY, digests),
+            headers=admin,
+        )
+        comparison = client.post(
+            "/api/v1/models/churn-clf/comparisons",
+            json=fill(COMPARISON_BODY, digests),
+            headers=admin,
+        )
         values = {
+            **digests,
+            "evaluation_id": _ok(evaluation).json()["id"],
+            "comparison_id": _ok(comparison).json()["id"],
             "project": "churn",
             "run_id": run_id,
             "path": "model/weights.bin",

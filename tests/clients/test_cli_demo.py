@@ -39,7 +39,10 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("demo") / "home"
     result = lockgate("demo", "--no-serve", "--home", str(home))
     assert result.exit_code == 0, result.output
-    assert "seeded project churn: 37 runs (3 failed, 2 killed)" in result.stdout
+    assert "seeded project churn: 38 runs (3 failed, 2 killed)" in result.stdout
+    assert "evaluated: churn-scorer v2 vs champion v1 on churn-holdout-2026-11: FAIL" in (
+        result.stdout.replace("\n", " ")
+    )
     return home
 
 
@@ -47,8 +50,8 @@ def test_demo_data_is_complete(demo_home: Path) -> None:
     settings = Settings(home=demo_home)
     with Client("http://localhost", transport=InProcessTransport(create_app(settings))) as client:
         runs = list(client.runs.search("churn", page_size=100))
-        assert len(runs) == 37
-        assert Counter(r.status for r in runs) == {"finished": 32, "failed": 3, "killed": 2}
+        assert len(runs) == 38
+        assert Counter(r.status for r in runs) == {"finished": 33, "failed": 3, "killed": 2}
         best = next(
             client.runs.search("churn", "status = 'finished'", order_by="metrics.val_auc desc")
         )
@@ -82,13 +85,34 @@ def test_the_demo_serves_a_real_champion(demo_home: Path) -> None:
         assert client.models.manifest(SCORER, champion.version).manifest["flavor"] == "sklearn"
         assert client.models.verify(SCORER, champion.version).ok
         with serve_scorer(client, demo_home, "127.0.0.1", free_port()) as served:
-            assert served.answer == {"predictions": [1]}  # SAMPLE looks likely to leave
+            [[stays, leaves]] = served.answer["predictions"]  # probabilities of 0 and 1
+            assert leaves > 0.5 > stays  # SAMPLE looks likely to leave
             loyal = {**SAMPLE, "tenure_months": 70.0, "num_support_tickets": 0.0}
             response = httpx.post(
                 f"{served.url}/invocations", json={"dataframe_records": [loyal]}, timeout=10
             )
-            assert response.json() == {"predictions": [0]}
+            [[stays, leaves]] = response.json()["predictions"]
+            assert leaves < 0.5 < stays
     assert list((demo_home / "predictions" / "records").glob("*.parquet"))
+
+
+def test_the_demo_compares_the_challenger_with_the_champion(demo_home: Path) -> None:
+    settings = Settings(home=demo_home)
+    with Client("http://localhost", transport=InProcessTransport(create_app(settings))) as client:
+        [comparison] = list(client.evaluations.list_comparisons(SCORER))
+        assert (comparison.candidate.version, comparison.baseline.version) == (2, 1)
+        assert comparison.baseline_alias == "champion"
+        assert comparison.candidate.dataset.name == "churn-holdout-2026-11"
+        assert not comparison.verdict.passed
+        failed = [c for c in comparison.verdict.checks if not c.passed]
+        assert [(c.metric, c.target) for c in failed] == [("roc_auc", "new customers=true")]
+        overall = next(c for c in comparison.verdict.checks if c.scope == "overall")
+        assert overall.passed
+        report = comparison.candidate.report
+        assert {s.segment for s in report.segments} == {"contract", "new customers"}
+        assert report.metrics["roc_auc"].lower is not None
+        assert [f.attribute for f in report.fairness] == ["senior_citizen"]
+        assert len(list(client.evaluations.list(SCORER, 1))) == 1
 
 
 def test_seeding_twice_changes_nothing(demo_home: Path) -> None:

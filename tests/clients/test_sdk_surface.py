@@ -14,6 +14,7 @@ EXPORTS = [
     "Client",
     "ColumnSpecIO",
     "DigestMismatchError",
+    "Evaluations",
     "Grants",
     "MetricPoint",
     "Models",
@@ -29,7 +30,7 @@ EXPORTS = [
 ]
 
 METHODS = {
-    sdk.Client: ["close", "health", "start_run", "url"],
+    sdk.Client: ["close", "evaluate", "health", "start_run", "url"],
     sdk.Projects: ["create", "exists", "get", "list"],
     sdk.Runs: [
         "create",
@@ -60,6 +61,7 @@ METHODS = {
         "signing_key",
         "verify",
     ],
+    sdk.Evaluations: ["compare", "get", "get_comparison", "list", "list_comparisons", "record"],
     sdk.Artifacts: ["download", "download_dir", "list", "upload", "upload_archive", "upload_dir"],
     sdk.Audit: ["events", "verify"],
     sdk.Auth: ["login", "logout", "whoami"],
@@ -116,6 +118,7 @@ def test_client_exposes_one_resource_per_area() -> None:
         assert isinstance(client.projects, sdk.Projects)
         assert isinstance(client.runs, sdk.Runs)
         assert isinstance(client.models, sdk.Models)
+        assert isinstance(client.evaluations, sdk.Evaluations)
         assert isinstance(client.artifacts, sdk.Artifacts)
         assert isinstance(client.audit, sdk.Audit)
     finally:

@@ -16,7 +16,17 @@ def test_ids_are_unique_time_ordered_uuid7_hex() -> None:
     assert len(set(ids)) == len(ids)
     assert all(check_id(i, field="id") == i for i in ids)
     assert all(i[12] == "7" for i in ids)
-    assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
+    assert ids == sorted(ids)  # strictly increasing within a millisecond too
+    assert all(int(i[16], 16) >> 2 == 0b10 for i in ids)  # the RFC 9562 variant
+
+
+def test_ids_increase_when_the_clock_steps_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    factory = Uuid7Factory()
+    monkeypatch.setattr("time.time_ns", lambda: 1_800_000_000_000_000_000)
+    first = factory.new_id()
+    monkeypatch.setattr("time.time_ns", lambda: 1_700_000_000_000_000_000)
+    second = factory.new_id()
+    assert int(second, 16) == int(first, 16) + 1
 
 
 def test_check_id_refuses_other_shapes() -> None:

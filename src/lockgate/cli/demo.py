@@ -36,8 +36,9 @@ __all__ = ["demo"]
 def demo(
     state: CliState, no_serve: bool, host: str | None, port: int | None, serving_port: int
 ) -> None:
-    """Seed a realistic demo (project `churn`: 37 runs, 3 models with aliases, one a real
-    scikit-learn model) into the embedded store, then serve it: the API server, and the
+    """Seed a realistic demo (project `churn`: 38 runs, 3 models with aliases, one a real
+    scikit-learn model with a challenger compared against its champion) into the embedded
+    store, then serve it: the API server, and the
     inference server answering for `churn-scorer@champion`. Seeding twice changes nothing."""
     from lockgate.server.app import create_app
     from lockgate.server.inprocess import InProcessTransport
@@ -59,6 +60,8 @@ def demo(
             f"{summary.killed} killed), models {', '.join(summary.models)} in {redact_url(url)}",
             highlight=False,
         )
+        if summary.verdict is not None:
+            console.print(f"evaluated: {summary.verdict}", highlight=False, soft_wrap=True)
     if no_serve:
         client.close()
         return

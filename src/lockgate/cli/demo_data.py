@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lockgate.api.evaluation import ComparisonOut
 from lockgate.api.tracking import EnvironmentIn
 from lockgate.sdk import ActiveRun, Client, ColumnSpecIO, MetricPoint, SignatureIO
 
@@ -56,6 +57,8 @@ class DemoSummary:
     failed: int
     killed: int
     models: tuple[str, ...]
+    verdict: str | None = None
+    """The demo comparison's verdict in one line, when scikit-learn is installed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,11 +280,29 @@ def seed_demo(client: Client, *, seed: int = 7) -> DemoSummary | None:
     from lockgate.cli.demo_serving import SCORER, seed_scorer  # trains with scikit-learn
 
     served = seed_scorer(client, PROJECT) is not None
+    verdict = None
     if served:
+        from lockgate.cli.demo_evaluation import seed_comparison
+
         models = (*models, SCORER)
+        comparison = seed_comparison(client, PROJECT)
+        if comparison is not None:
+            verdict = _verdict_line(comparison)
     return DemoSummary(
-        runs=len(trials) + served,
+        runs=len(trials) + 2 * served,
         failed=len(DIVERGES),
         killed=len(STOPPED),
         models=models,
+        verdict=verdict,
     )
+
+
+def _verdict_line(comparison: ComparisonOut) -> str:
+    result = "PASS" if comparison.verdict.passed else "FAIL"
+    candidate, baseline = comparison.candidate, comparison.baseline
+    line = (
+        f"{comparison.model} v{candidate.version} vs {comparison.baseline_alias or 'baseline'} "
+        f"v{baseline.version} on {candidate.dataset.name}: {result}"
+    )
+    reasons = comparison.verdict.reasons
+    return f"{line} ({reasons[0]})" if reasons else line

@@ -16,7 +16,7 @@ import httpx
 
 from lockgate.sdk import Client
 
-__all__ = ["SAMPLE", "SCORER", "ServedDemo", "seed_scorer", "serve_scorer"]
+__all__ = ["SAMPLE", "SCORER", "ServedDemo", "customers", "seed_scorer", "serve_scorer"]
 
 SCORER = "churn-scorer"
 FEATURES = (
@@ -36,7 +36,8 @@ SAMPLE = {
 """A customer who looks likely to leave: new, expensive plan, many tickets, gone quiet."""
 
 
-def _customers(rows: int, seed: int) -> tuple[Any, Any]:
+def customers(rows: int, seed: int) -> tuple[Any, Any]:
+    """Synthetic customers and whether each churned: a DataFrame of `FEATURES` and 0/1."""
     import numpy as np
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 
@@ -69,8 +70,8 @@ def seed_scorer(client: Client, project: str) -> str | None:
         from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
     except ImportError:
         return None
-    train, train_labels = _customers(8_000, seed=11)
-    valid, valid_labels = _customers(2_000, seed=12)
+    train, train_labels = customers(8_000, seed=11)
+    valid, valid_labels = customers(2_000, seed=12)
     params = {"n_estimators": 80, "max_depth": 3, "learning_rate": 0.1, "random_state": 0}
     client.models.create(
         SCORER,
@@ -85,7 +86,13 @@ def seed_scorer(client: Client, project: str) -> str | None:
         auc = float(roc_auc_score(valid_labels, model.predict_proba(valid)[:, 1]))
         run.log_metrics({"val_auc": auc})
         run.set_tag("team", "retention")
-        run.log_model(model, "model", input_example=train.head(5), registered_model_name=SCORER)
+        run.log_model(
+            model,
+            "model",
+            input_example=train.head(5),
+            registered_model_name=SCORER,
+            method="predict_proba",
+        )
     client.models.set_alias(SCORER, "champion", 1)
     return f"{SCORER}@champion"
 

@@ -12,6 +12,8 @@ from lockgate.cli.artifacts import artifacts
 from lockgate.cli.audit import audit
 from lockgate.cli.context import CliState, settings_options, token_option
 from lockgate.cli.demo import demo
+from lockgate.cli.evaluation import evaluation_group
+from lockgate.cli.evaluation_run import compare_command, run_command
 from lockgate.cli.identity import grants, principals, teams, tokens, whoami
 from lockgate.cli.registry import models
 from lockgate.cli.scoring import score
@@ -59,10 +61,14 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(CliState)
 
 
+evaluation_group.add_command(run_command)
+evaluation_group.add_command(compare_command)
+
 for command in (
     projects,
     runs,
     models,
+    evaluation_group,
     artifacts,
     audit,
     whoami,

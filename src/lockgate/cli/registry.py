@@ -11,6 +11,7 @@ import click
 
 from lockgate.api.registry import AliasMoveOut, SignatureIO, VersionOut
 from lockgate.cli.context import CliState, json_option, pass_state, url_option
+from lockgate.cli.evaluation import print_version_evaluations
 from lockgate.cli.output import (
     emit_json,
     emit_result,
@@ -146,7 +147,8 @@ def _print_versions(title: str, versions: Sequence[VersionOut]) -> None:
 @json_option
 @pass_state
 def show_model(state: CliState, ref: str, as_json: bool) -> None:
-    """Show a model (REF is NAME) or one version (NAME/3 or NAME@champion)."""
+    """Show a model (REF is NAME) or one version (NAME/3 or NAME@champion) with its latest
+    evaluations and comparison verdict."""
     with state.client() as client:
         if "/" in ref or "@" in ref:
             version = client.models.resolve(ref)
@@ -154,6 +156,7 @@ def show_model(state: CliState, ref: str, as_json: bool) -> None:
                 emit_json(version)
             else:
                 _print_version(version)
+                print_version_evaluations(client, version.model, version.version)
             return
         model = client.models.get(ref)
         latest = list(islice(client.models.list_versions(ref, page_size=10), 10))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from typing import NewType, Protocol
@@ -45,16 +46,27 @@ class SystemClock:
 
 
 class Uuid7Factory:
-    """UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits; sorts by creation time."""
+    """UUIDv7 (RFC 9562): 48-bit millisecond time, 12 bits of sub-millisecond time (the RFC's
+    method 3), then random bits. Ids from one factory strictly increase, even within one clock
+    tick or when the clock steps back (the last id plus one in the random bits)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
 
     def new_id(self) -> str:
-        millis = time.time_ns() // 1_000_000
-        rand = int.from_bytes(os.urandom(10), "big")
+        nanos = time.time_ns()
+        millis, fraction = divmod(nanos, 1_000_000)
+        rand = int.from_bytes(os.urandom(8), "big")
         value = (millis & ((1 << 48) - 1)) << 80
         value |= 0x7 << 76  # version 7
-        value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
+        value |= (fraction * 4096 // 1_000_000) << 64  # rand_a: sub-millisecond time
         value |= 0b10 << 62  # RFC 9562 variant
         value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
+        with self._lock:
+            if value <= self._last:
+                value = self._last + 1  # a tick's later id: version and variant bits hold
+            self._last = value
         return f"{value:032x}"
 
 

@@ -10,6 +10,7 @@ from lockgate.sdk.artifacts import Artifacts, DigestMismatchError, TransferProgr
 from lockgate.sdk.audit import Audit
 from lockgate.sdk.client import Client
 from lockgate.sdk.environment import capture_environment
+from lockgate.sdk.evaluation import Evaluations
 from lockgate.sdk.identity import Auth, Grants, Principals, Teams, Tokens
 from lockgate.sdk.registry import Models
 from lockgate.sdk.tracking import MetricPoint, Projects, Runs
@@ -22,6 +23,7 @@ __all__ = [
     "Client",
     "ColumnSpecIO",
     "DigestMismatchError",
+    "Evaluations",
     "Grants",
     "MetricPoint",
     "Models",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -15,10 +17,15 @@ from lockgate.sdk.active_run import ActiveRun
 from lockgate.sdk.artifacts import Artifacts
 from lockgate.sdk.audit import Audit
 from lockgate.sdk.environment import capture_environment as environment_of_this_process
+from lockgate.sdk.evaluation import Evaluations
 from lockgate.sdk.http import DEFAULT_URL, HttpSession
 from lockgate.sdk.identity import Auth, Grants, Principals, Teams, Tokens
 from lockgate.sdk.registry import Models
 from lockgate.sdk.tracking import Projects, Runs
+
+if TYPE_CHECKING:
+    from lockgate.domain.evaluation import SegmentRule, Thresholds
+    from lockgate.sdk.evaluation_run import EvaluationResult, ProgressCallback
 
 __all__ = ["Client"]
 
@@ -53,6 +60,7 @@ class Client:
         self.projects = Projects(self._http)
         self.runs = Runs(self._http)
         self.models = Models(self._http)
+        self.evaluations = Evaluations(self._http)
         self.artifacts = Artifacts(self._http)
         self.audit = Audit(self._http)
         self.auth = Auth(self._http)
@@ -109,6 +117,105 @@ class Client:
             )
         info = self.runs.create(project, name=name or "", tags=tags, environment=environment)
         return ActiveRun(info, runs=self.runs, artifacts=self.artifacts, models=self.models)
+
+    def evaluate(
+        self,
+        model: str,
+        data: str | Path | Any,
+        *,
+        targets: str,
+        task: str,
+        baseline: str | None = None,
+        dataset_name: str | None = None,
+        threshold: float = 0.5,
+        positive_label: str | None = None,
+        classes: Sequence[str] = (),
+        cutoffs: Sequence[int] = (10,),
+        query: str | None = None,
+        resamples: int = 1_000,
+        confidence: float = 0.95,
+        seed: int = 0,
+        segments: Sequence[str | SegmentRule] = (),
+        sensitive: Sequence[str] = (),
+        thresholds: Thresholds | None = None,
+        output: str | None = None,
+        batch_size: int = 65_536,
+        cache_dir: str | Path | None = None,
+        trusted_key: str | None = None,
+        content_hash: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> EvaluationResult:
+        """Evaluate a registered version on a dataset on this machine and record the result;
+        with `baseline`, evaluate both on the same rows and have the server judge the paired
+        changes against `thresholds`.
+
+        Needs `lockgate[serving]` and the extra of the model's flavor. The packages are
+        fetched and verified as `lockgate score` does; the data streams in batches, so it may
+        be larger than memory. See docs/howto/evaluation.md.
+
+        Args:
+            model: `NAME@ALIAS` or `NAME/VERSION`.
+            data: A Parquet or CSV path (file, directory, glob), a `pyarrow.Table` or a pandas
+                DataFrame.
+            targets: The label column (for ranking, the graded relevance).
+            task: `binary_classification`, `multiclass_classification`, `regression` or
+                `ranking`.
+            baseline: An alias of the same model (`champion`), a version number, or a full
+                reference; the alias must still point to the same version when the result is
+                recorded.
+            dataset_name: The dataset's name in lineage (default: the file's stem, or `data`
+                for a table).
+            segments: Columns (one segment per value) or `SegmentRule`s with a SQL predicate.
+            sensitive: Columns whose groups the fairness measures compare (binary only).
+            thresholds: The comparison's rules; default: the task's primary metric may fall
+                by at most 0.01, overall and in every segment.
+            output: The model output holding the score, when the model answers several.
+            cache_dir: Where verified packages are kept (default: a temporary directory).
+            trusted_key: A PEM public key that must have signed the packages (default: the
+                registry's).
+            content_hash: Fingerprint a Parquet dataset by every byte, not by its footers.
+            progress: Called after each batch with rows done and the total when known.
+
+        Returns:
+            An `EvaluationResult`: the recorded evaluation, the comparison with its verdict
+            (`passed`, `verdict.reasons`) when a baseline was named, and the reports.
+
+        Raises:
+            InvalidInputError: An option or column is wrong (`field` names it).
+            PackageIntegrityError: A package is not what the registry signed.
+            ConflictError: The baseline's alias moved while the evaluation ran.
+        """
+        from lockgate.sdk.evaluation_run import build_config, evaluate, resolve_data
+
+        config = build_config(
+            task,
+            targets,
+            threshold=threshold,
+            positive_label=positive_label,
+            classes=classes,
+            cutoffs=cutoffs,
+            query=query,
+            resamples=resamples,
+            confidence=confidence,
+            seed=seed,
+            segments=segments,
+            sensitive=sensitive,
+        )
+        source = resolve_data(data, name=dataset_name, content_hash=content_hash)
+        with tempfile.TemporaryDirectory(prefix="lockgate-packages-") as scratch:
+            return evaluate(
+                self,
+                model,
+                source,
+                config,
+                baseline=baseline,
+                thresholds=thresholds,
+                output=output,
+                batch_size=batch_size,
+                cache_dir=Path(cache_dir) if cache_dir is not None else Path(scratch),
+                trusted_key_pem=trusted_key,
+                progress=progress,
+            )
 
     def close(self) -> None:
         """Close the connection pool."""

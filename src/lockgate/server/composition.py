@@ -15,6 +15,7 @@ from lockgate.services import (
     ArtifactService,
     AuditService,
     CredentialService,
+    EvaluationService,
     LoginPolicy,
     PackageService,
     PrincipalService,
@@ -40,6 +41,7 @@ class Platform:
     tracking: TrackingService
     registry: RegistryService
     packages: PackageService
+    evaluations: EvaluationService
     artifacts: ArtifactService
     audit: AuditService
     principals: PrincipalService
@@ -99,6 +101,7 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         tracking=TrackingService(context),
         registry=RegistryService(context, signer),
         packages=PackageService(context, blobs, signer, __version__),
+        evaluations=EvaluationService(context),
         artifacts=ArtifactService(context, blobs, settings.max_upload_bytes),
         audit=AuditService(context),
         principals=PrincipalService(context, hasher),

@@ -11,6 +11,7 @@ from lockgate.services.credentials import (
     LoginPolicy,
     SessionCaller,
 )
+from lockgate.services.evaluation import EvaluationService, ScoredVersion
 from lockgate.services.packages import PackageService
 from lockgate.services.principals import PrincipalService, parse_role
 from lockgate.services.registry import RegistryService
@@ -22,6 +23,7 @@ __all__ = [
     "ArtifactService",
     "AuditService",
     "CredentialService",
+    "EvaluationService",
     "IssuedSession",
     "IssuedToken",
     "LoginPolicy",
@@ -29,6 +31,7 @@ __all__ = [
     "PackageService",
     "PrincipalService",
     "RegistryService",
+    "ScoredVersion",
     "ServiceContext",
     "SessionCaller",
     "StoredArtifact",

@@ -16,6 +16,8 @@ from typing import Protocol
 from lockgate.domain.access import Grant, PlatformRole, PrincipalKind, ProjectFilter, Role
 from lockgate.domain.artifacts import BlobRef, RunArtifact
 from lockgate.domain.audit import AuditDraft, AuditEvent, ChainHead, StoredEvent
+from lockgate.domain.evaluation import Comparison as EvaluationComparison
+from lockgate.domain.evaluation import ComparisonId, Evaluation, EvaluationId
 from lockgate.domain.packaging import Manifest, PackageSignature
 from lockgate.domain.pagination import Page
 from lockgate.domain.principals import ApiToken, LoginSession, Principal, PrincipalRef
@@ -38,6 +40,7 @@ __all__ = [
     "AuditLog",
     "BlobStore",
     "CredentialRepository",
+    "EvaluationRepository",
     "GrantRepository",
     "ModelRepository",
     "PackageRepository",
@@ -299,6 +302,37 @@ class PackageRepository(Protocol):
         manifests existed."""
 
 
+class EvaluationRepository(Protocol):
+    """Evaluations of model versions and comparisons between two of them; both are
+    immutable once recorded."""
+
+    def add_evaluation(self, evaluation: Evaluation) -> None:
+        """Insert; NotFoundError when its model version does not exist."""
+
+    def get_evaluation(self, evaluation_id: EvaluationId) -> Evaluation:
+        """Raises NotFoundError."""
+
+    def list_evaluations(
+        self, model_id: ModelId, version: int | None, page_size: int, cursor: str | None
+    ) -> Page[Evaluation]:
+        """Evaluations of a model (of one version, when given), newest first."""
+
+    def add_comparison(self, comparison: EvaluationComparison) -> None:
+        """Insert; its candidate and baseline evaluations must be stored already."""
+
+    def get_comparison(self, comparison_id: ComparisonId) -> EvaluationComparison:
+        """Raises NotFoundError."""
+
+    def list_comparisons(
+        self,
+        model_id: ModelId,
+        candidate_version: int | None,
+        page_size: int,
+        cursor: str | None,
+    ) -> Page[EvaluationComparison]:
+        """Comparisons of a model (with one candidate version, when given), newest first."""
+
+
 class UnitOfWork(Protocol):
     """One metadata transaction and its repositories. Leaving the block without commit()
     rolls back."""
@@ -312,6 +346,7 @@ class UnitOfWork(Protocol):
     grants: GrantRepository
     credentials: CredentialRepository
     packages: PackageRepository
+    evaluations: EvaluationRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -10,6 +10,7 @@ from lockgate.domain.evaluation.config import (
 from lockgate.domain.evaluation.documents import (
     changes_document,
     config_document,
+    fields_under,
     read_changes,
     read_config,
     read_report,
@@ -97,6 +98,7 @@ __all__ = [
     "check_report",
     "config_document",
     "default_thresholds",
+    "fields_under",
     "judge",
     "metric_info",
     "primary_metric",

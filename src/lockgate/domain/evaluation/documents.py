@@ -4,7 +4,8 @@ Reading a document checks every member's type and names the first one at fault."
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TypeVar
 
 from lockgate.domain.audit import JsonValue
@@ -29,6 +30,7 @@ from lockgate.domain.evaluation.verdict import Check, CheckScope, Threshold, Thr
 __all__ = [
     "changes_document",
     "config_document",
+    "fields_under",
     "read_changes",
     "read_config",
     "read_report",
@@ -41,6 +43,17 @@ __all__ = [
 
 Document = dict[str, JsonValue]
 T = TypeVar("T")
+
+
+@contextmanager
+def fields_under(prefix: str) -> Iterator[None]:
+    """An InvalidInputError raised inside names its field under `prefix` (`target` becomes
+    `config.target`), so an error names the member of the document that holds it."""
+    try:
+        yield
+    except InvalidInputError as error:
+        field = f"{prefix}.{error.field}" if error.field else prefix
+        raise InvalidInputError(error.message, field=field) from error
 
 
 class _Reader:
@@ -96,9 +109,6 @@ class _Reader:
         if not isinstance(found, list):
             raise InvalidInputError("expected an array", field=f"{self.field}.{key}")
         return found
-
-    def child(self, key: str) -> _Reader:
-        return _Reader(self._get(key, _REQUIRED), f"{self.field}.{key}")
 
     def optional_child(self, key: str) -> _Reader | None:
         found = self._get(key, None)
@@ -193,7 +203,8 @@ def read_config(value: object, field: str = "config") -> EvaluationConfig:
         calibration_bins=reader.integer("calibration_bins", 10),
         max_segment_values=reader.integer("max_segment_values", 50),
     )
-    config.check()
+    with fields_under(field):
+        config.check()
     return config
 
 

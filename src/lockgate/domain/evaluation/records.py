@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import NewType
 
 from lockgate.domain.errors import InvalidInputError
-from lockgate.domain.evaluation.config import EvaluationConfig
+from lockgate.domain.evaluation.config import MAX_SENSITIVE, EvaluationConfig
 from lockgate.domain.evaluation.metrics import FAIRNESS_MEASURES, Task, task_metrics
 from lockgate.domain.evaluation.report import (
     Estimate,
@@ -35,8 +35,10 @@ __all__ = [
 EvaluationId = NewType("EvaluationId", str)
 ComparisonId = NewType("ComparisonId", str)
 
+CALIBRATION_ERROR = "expected_calibration_error"
 MAX_SEGMENTS = 1_000
 MAX_GROUPS = 200
+MAX_CALIBRATION_BINS = 100  # EvaluationConfig.calibration_bins is at most 100
 # Submitted numbers are recomputed from their parts to this tolerance.
 _TOLERANCE = 1e-9
 
@@ -92,8 +94,7 @@ def check_report(report: ModelReport, config: EvaluationConfig, *, field: str = 
         )
     known = set(task_metrics(report.task, report.cutoffs))
     _check_metrics(report.metrics, known, field=f"{field}.metrics")
-    if len(report.segments) > MAX_SEGMENTS:
-        raise InvalidInputError(f"at most {MAX_SEGMENTS} segments", field=f"{field}.segments")
+    _check_sizes(report, field)
     for index, segment in enumerate(report.segments):
         _check_metrics(segment.metrics, known, field=f"{field}.segments[{index}].metrics")
     for index, fairness in enumerate(report.fairness):
@@ -110,11 +111,25 @@ def check_report(report: ModelReport, config: EvaluationConfig, *, field: str = 
         )
 
 
+def _check_sizes(report: ModelReport, field: str) -> None:
+    if len(report.segments) > MAX_SEGMENTS:
+        raise InvalidInputError(f"at most {MAX_SEGMENTS} segments", field=f"{field}.segments")
+    if len(report.fairness) > MAX_SENSITIVE:
+        raise InvalidInputError(
+            f"at most {MAX_SENSITIVE} sensitive attributes", field=f"{field}.fairness"
+        )
+    if report.calibration is not None and len(report.calibration.bins) > MAX_CALIBRATION_BINS:
+        raise InvalidInputError(
+            f"at most {MAX_CALIBRATION_BINS} calibration bins", field=f"{field}.calibration.bins"
+        )
+
+
 def check_paired(report: PairedReport) -> None:
     """Each change must be the candidate's value minus the baseline's, as the two reports
     state them; a submitted comparison cannot claim numbers its reports do not hold."""
+    candidate, baseline = _overall(report.candidate), _overall(report.baseline)
     for change in report.changes:
-        _check_change(change, report.candidate.metrics, report.baseline.metrics, "changes")
+        _check_change(change, candidate, baseline, "changes")
     segments = {(s.segment, s.value): s.metrics for s in report.candidate.segments}
     baseline_segments = {(s.segment, s.value): s.metrics for s in report.baseline.segments}
     for index, segment in enumerate(report.segment_changes):
@@ -136,6 +151,17 @@ def check_paired(report: PairedReport) -> None:
             raise InvalidInputError(f"{attribute} is not in both reports", field=where)
         for change in changes:
             _check_change(change, measures[attribute], baseline_measures[attribute], where)
+
+
+def _overall(report: ModelReport) -> Mapping[str, Estimate]:
+    """A report's overall estimates: its metrics and, for a classifier, its calibration error
+    (which the paired changes carry like a metric)."""
+    if report.calibration is None:
+        return report.metrics
+    return {
+        **report.metrics,
+        CALIBRATION_ERROR: report.calibration.expected_calibration_error,
+    }
 
 
 def _check_change(

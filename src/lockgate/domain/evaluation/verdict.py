@@ -4,6 +4,7 @@ segment and per fairness measure; the candidate passes only if every check passe
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,6 +16,7 @@ from lockgate.domain.evaluation.metrics import (
     Task,
     metric_info,
     primary_metric,
+    task_metrics,
 )
 from lockgate.domain.evaluation.report import MetricChange, PairedReport
 
@@ -60,7 +62,10 @@ class Threshold:
     significant_only: bool = False
 
     def check(self, *, field: str) -> None:
-        metric_info(self.metric)  # raises for a name outside the catalog
+        try:
+            metric_info(self.metric)
+        except InvalidInputError as error:
+            raise InvalidInputError(error.message, field=f"{field}.metric") from None
         if not math.isfinite(self.max_drop) or self.max_drop < 0:
             raise InvalidInputError("max_drop is a non-negative number", field=f"{field}.max_drop")
 
@@ -73,8 +78,11 @@ class Threshold:
         return self.metric in FAIRNESS_MEASURES
 
     def allowed(self, baseline: float) -> float:
-        """The largest worsening allowed from `baseline`, in the metric's units."""
-        return self.max_drop * abs(baseline) if self.relative else self.max_drop
+        """The largest worsening allowed from `baseline`, in the metric's units (finite: a
+        product past the largest float is capped there)."""
+        if not self.relative:
+            return self.max_drop
+        return min(self.max_drop * abs(baseline), sys.float_info.max)
 
     def describe(self) -> str:
         limit = f"{self.max_drop:.4g}" + (" of the baseline" if self.relative else "")
@@ -89,17 +97,38 @@ class Thresholds:
     min_rows: int = 100
 
     def check(self) -> None:
+        """Fields are named as in the thresholds document (`thresholds.rules[0].max_drop`)."""
         if not 1 <= len(self.rules) <= MAX_THRESHOLDS:
-            raise InvalidInputError(f"give 1 to {MAX_THRESHOLDS} thresholds", field="thresholds")
+            raise InvalidInputError(
+                f"give 1 to {MAX_THRESHOLDS} thresholds", field="thresholds.rules"
+            )
         for index, rule in enumerate(self.rules):
-            rule.check(field=f"thresholds[{index}]")
+            rule.check(field=f"thresholds.rules[{index}]")
         keys = [(rule.metric, rule.relative) for rule in self.rules]
         if len(set(keys)) != len(keys):
             raise InvalidInputError(
-                "a metric has one absolute and one relative threshold at most", field="thresholds"
+                "a metric has one absolute and one relative threshold at most",
+                field="thresholds.rules",
             )
         if not 1 <= self.min_rows <= 10**9:
-            raise InvalidInputError("min_rows is a positive number of rows", field="min_rows")
+            raise InvalidInputError(
+                "min_rows is a positive number of rows", field="thresholds.min_rows"
+            )
+
+    def check_task(self, task: Task, cutoffs: tuple[int, ...] = (10,)) -> None:
+        """Each rule names a metric the task reports (a fairness measure: binary
+        classification only); a rule no report could satisfy is refused up front."""
+        known = set(task_metrics(task, cutoffs))
+        if task.is_classification:
+            known.add("expected_calibration_error")
+        if task is Task.BINARY_CLASSIFICATION:
+            known |= set(FAIRNESS_MEASURES)
+        for index, rule in enumerate(self.rules):
+            if rule.metric not in known:
+                raise InvalidInputError(
+                    f"{rule.metric} is not a metric of {task.value}",
+                    field=f"thresholds.rules[{index}].metric",
+                )
 
 
 def default_thresholds(task: Task, cutoffs: tuple[int, ...] = (10,)) -> Thresholds:

@@ -24,6 +24,7 @@ from lockgate.store.protocols import (
     ArtifactIndex,
     AuditLog,
     CredentialRepository,
+    EvaluationRepository,
     GrantRepository,
     ModelRepository,
     PackageRepository,
@@ -254,6 +255,7 @@ class GroupUnitOfWork:
     grants: GrantRepository
     credentials: CredentialRepository
     packages: PackageRepository
+    evaluations: EvaluationRepository
 
     def __init__(self, group: CommitGroup, ids: IdFactory | None = None) -> None:
         self._group = group

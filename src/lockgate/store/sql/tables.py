@@ -18,6 +18,8 @@ __all__ = [
     "audit_events",
     "audit_head",
     "datasets",
+    "evaluation_comparisons",
+    "evaluations",
     "grants",
     "latest_metrics",
     "login_failures",
@@ -409,4 +411,59 @@ version_manifests = sa.Table(
     sa.ForeignKeyConstraint(
         ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
     ),
+)
+
+# One version of a model evaluated on one dataset version: the settings and the report as
+# canonical JSON documents (lockgate.domain.evaluation.documents).
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("dataset_name", sa.String(128), nullable=False),
+    sa.Column("dataset_fingerprint", sa.String(128), nullable=False),
+    sa.Column("dataset_row_count", sa.BigInteger(), nullable=True),
+    sa.Column("dataset_schema", sa.Text(), nullable=False),
+    sa.Column("dataset_source", sa.Text(), nullable=True),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("config", sa.Text(), nullable=False),
+    sa.Column("report", sa.Text(), nullable=False),
+    # The manifest digest of the package that was scored (the signed one, checked).
+    sa.Column("package_digest", sa.String(64), nullable=False),
+    sa.Column("engine", sa.String(128), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+    sa.Index(None, "model_id", "version", "created_at"),
+)
+
+# A candidate's evaluation against a baseline's on the same rows, the thresholds it was judged
+# by, the paired changes and the verdict (computed by the server, never submitted).
+evaluation_comparisons = sa.Table(
+    "evaluation_comparisons",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    _id("model_id"),
+    _id("candidate_evaluation_id"),
+    _id("baseline_evaluation_id"),
+    sa.Column("candidate_version", sa.Integer(), nullable=False),
+    sa.Column("baseline_version", sa.Integer(), nullable=False),
+    sa.Column("baseline_alias", sa.String(64), nullable=True),
+    sa.Column("thresholds", sa.Text(), nullable=False),
+    sa.Column("changes", sa.Text(), nullable=False),
+    sa.Column("passed", sa.Boolean(), nullable=False),
+    sa.Column("verdict", sa.Text(), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+    sa.ForeignKeyConstraint(["candidate_evaluation_id"], ["evaluations.id"]),
+    sa.ForeignKeyConstraint(["baseline_evaluation_id"], ["evaluations.id"]),
+    sa.Index(None, "model_id", "candidate_version", "created_at"),
 )

@@ -12,6 +12,7 @@ from lockgate.store.protocols import (
     ArtifactIndex,
     AuditLog,
     CredentialRepository,
+    EvaluationRepository,
     GrantRepository,
     ModelRepository,
     PackageRepository,
@@ -23,6 +24,7 @@ from lockgate.store.sql.artifacts import SqlArtifactIndex
 from lockgate.store.sql.audit import SqlAuditLog
 from lockgate.store.sql.credentials import SqlCredentialRepository
 from lockgate.store.sql.engine import READ_ONLY_OPTION
+from lockgate.store.sql.evaluations import SqlEvaluationRepository
 from lockgate.store.sql.grants import SqlGrantRepository
 from lockgate.store.sql.packages import SqlPackageRepository
 from lockgate.store.sql.principals import SqlPrincipalRepository
@@ -43,6 +45,7 @@ class _Repositories(Protocol):
     grants: GrantRepository
     credentials: CredentialRepository
     packages: PackageRepository
+    evaluations: EvaluationRepository
 
 
 def bind_repositories(
@@ -58,6 +61,7 @@ def bind_repositories(
     unit.grants = SqlGrantRepository(connection)
     unit.credentials = SqlCredentialRepository(connection)
     unit.packages = SqlPackageRepository(connection)
+    unit.evaluations = SqlEvaluationRepository(connection)
 
 
 class SqlUnitOfWork:
@@ -81,6 +85,7 @@ class SqlUnitOfWork:
     grants: GrantRepository
     credentials: CredentialRepository
     packages: PackageRepository
+    evaluations: EvaluationRepository
 
     def __init__(
         self, engine: sa.Engine, ids: IdFactory | None = None, *, read_only: bool = False
