@@ -38,10 +38,12 @@ test: $(VENV)/.synced services ## run the whole test suite (SQLite and PostgreSQ
 bench: $(VENV)/.synced services ## run the benchmarks against their peers (long)
 	$(BIN)/python benchmarks/tracking.py
 	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python benchmarks/evaluation.py
 
 bench-quick: $(VENV)/.synced services ## a small version of the benchmarks (a few minutes)
 	$(BIN)/python benchmarks/tracking.py --quick
 	$(BIN)/python benchmarks/serving.py --quick
+	$(BIN)/python benchmarks/evaluation.py --quick
 
 lint: $(VENV)/.synced ## ruff, import-linter and typos
 	$(BIN)/ruff check src tests benchmarks
