@@ -276,11 +276,8 @@ def _evaluate(
         data = EvaluationData.from_path(
             options["data"], name=options["dataset_name"], content_hash=options["content_hash"]
         )
-    with (
-        state.client() as client,
-        _cache(state, options["cache_dir"]) as cache,
-        _progress(ref) as progress,
-    ):
+    cache: Path = options["cache_dir"] or state.settings().home / "packages"
+    with state.client() as client, _progress(ref) as progress:
         return evaluate(
             client,
             ref,
@@ -294,14 +291,6 @@ def _evaluate(
             trusted_key_pem=key,
             progress=progress,
         )
-
-
-@contextmanager
-def _cache(state: CliState, cache_dir: Path | None) -> Iterator[Path]:
-    if cache_dir is not None:
-        yield cache_dir
-        return
-    yield state.settings().home / "packages"
 
 
 @contextmanager

@@ -6,7 +6,6 @@ package, shows progress and talks to the server."""
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -39,11 +38,10 @@ if TYPE_CHECKING:
     from lockgate.sdk.active_run import ActiveRun
     from lockgate.serving.loader import VerifiedPackage
 
-__all__ = ["KIND", "dataset_name", "score"]
+__all__ = ["KIND", "score"]
 
 KIND = "batch_scoring"
 """The `lockgate.kind` tag of a scoring run."""
-_DATASET_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
 
 
 @click.command("score")
@@ -220,22 +218,13 @@ def _start_run(
         yield run
 
 
-def dataset_name(source: ScoringInput) -> str:
-    """The name an input is recorded under: its file's stem, or its directory's name, made
-    into a dataset name (lowercase letters, digits, `.`, `_`, `-`)."""
-    path = Path(source.path)
-    base = path.stem if source.is_single_file else (source.root.name or path.name)
-    name = _DATASET_CHARACTERS.sub("-", base.lower()).strip("._-")[:128]
-    return name or "input"
-
-
 def _record_input(run: ActiveRun, source: ScoringInput, *, content: bool) -> None:
     from lockgate.compute.scoring.result import schema_text
 
     with error_console().status(f"fingerprinting {source.path}"):
         fingerprint = source.fingerprint(content=content)
     run.log_input(
-        dataset_name(source),
+        source.dataset_name(),
         fingerprint=fingerprint,
         schema=schema_text(source.arrow_schema()),
         row_count=source.total_rows,

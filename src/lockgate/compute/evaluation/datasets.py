@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa  # pyarrow ships no type information
 
-from lockgate.compute.scoring.sources import PARQUET, ScoringInput, resolve_input
+from lockgate.compute.scoring.sources import (
+    PARQUET,
+    ScoringInput,
+    clean_dataset_name,
+    resolve_input,
+)
 from lockgate.domain.errors import InvalidInputError
 from lockgate.domain.tracking import DatasetInput
 
@@ -23,7 +27,6 @@ __all__ = ["PREDICATE_PREFIX", "EvaluationData"]
 
 PREDICATE_PREFIX = "__lockgate_segment_"
 """Prefix of the column a segment predicate is evaluated into (followed by its index)."""
-_NAME_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class EvaluationData:
         Parquet input by every byte rather than by its footers (see `ScoringInput`)."""
         files = resolve_input(path)
         return cls(
-            name=_dataset_name(name, files),
+            name=clean_dataset_name(name) if name is not None else files.dataset_name(),
             schema=files.arrow_schema(),
             rows=files.total_rows,
             source=Path(files.path).resolve().as_uri(),
@@ -69,7 +72,7 @@ class EvaluationData:
         with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
         return cls(
-            name=_clean_name(name),
+            name=clean_dataset_name(name),
             schema=table.schema,
             rows=table.num_rows,
             source=None,
@@ -171,15 +174,3 @@ class _HashingSink:
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def _dataset_name(name: str | None, files: ScoringInput) -> str:
-    if name is not None:
-        return _clean_name(name)
-    path = Path(files.path)
-    return _clean_name(path.stem if files.is_single_file else (files.root.name or path.name))
-
-
-def _clean_name(name: str) -> str:
-    cleaned = _NAME_CHARACTERS.sub("-", name.lower()).strip("._-")[:128]
-    return cleaned or "dataset"

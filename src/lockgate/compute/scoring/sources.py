@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ __all__ = [
     "CSV",
     "PARQUET",
     "ScoringInput",
+    "clean_dataset_name",
     "fingerprint_files",
     "hash_file",
     "open_batches",
@@ -33,6 +35,7 @@ CSV = "csv"
 _SUFFIXES = {".parquet": PARQUET, ".parq": PARQUET, ".pq": PARQUET, ".csv": CSV}
 _CHUNK = 1024 * 1024
 _GLOB_CHARACTERS = frozenset("*?[")
+_DATASET_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,14 @@ class ScoringInput:
     def is_single_file(self) -> bool:
         """Whether the input is one file named as such (not a directory or a glob)."""
         return len(self.files) == 1 and Path(self.path) == self.files[0]
+
+    def dataset_name(self) -> str:
+        """The name the input is recorded under in lineage: its file's stem, or its directory's
+        name, made into a dataset name (see `clean_dataset_name`)."""
+        path = Path(self.path)
+        return clean_dataset_name(
+            path.stem if self.is_single_file else (self.root.name or path.name)
+        )
 
     def arrow_schema(self) -> pa.Schema:
         """The input's Arrow schema: for Parquet the one stored with the first file (exactly as
@@ -89,6 +100,12 @@ class ScoringInput:
             return file.relative_to(self.root).as_posix()
         except ValueError:
             return file.as_posix()
+
+
+def clean_dataset_name(name: str) -> str:
+    """`name` as a dataset name: lowercase letters, digits, `.`, `_`, `-`, at most 128."""
+    cleaned = _DATASET_CHARACTERS.sub("-", name.lower()).strip("._-")[:128]
+    return cleaned or "dataset"
 
 
 def hash_file(path: Path) -> str:
