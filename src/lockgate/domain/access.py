@@ -67,12 +67,18 @@ class Permission(StrEnum):
     MODEL_WRITE = "model.write"
     ALIAS_MOVE = "alias.move"
     VERSION_APPROVE = "version.approve"
+    # ask for a version to enter an environment (or leave it), or for a gate exception
+    PROMOTION_REQUEST = "promotion.request"
+    # propose a project's own gate policies (a reviewer then approves them)
+    POLICY_WRITE = "policy.write"
     DEPLOY = "deploy"
     PROJECT_MANAGE = "project.manage"
     # platform permissions
     PROJECT_CREATE = "project.create"
     AUDIT_READ = "audit.read"
     IDENTITY_MANAGE = "identity.manage"
+    # define environments and their order
+    ENVIRONMENT_MANAGE = "environment.manage"
     # one's own API tokens and password; anyone else's needs identity.manage
     CREDENTIALS_MANAGE = "credentials.manage"
 
@@ -86,6 +92,7 @@ _PLATFORM_LEVEL = frozenset(
         Permission.PROJECT_CREATE,
         Permission.AUDIT_READ,
         Permission.IDENTITY_MANAGE,
+        Permission.ENVIRONMENT_MANAGE,
         Permission.CREDENTIALS_MANAGE,
     }
 )
@@ -94,9 +101,10 @@ _READ = frozenset({Permission.PROJECT_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _READ,
-    Role.CONTRIBUTOR: _READ | {Permission.RUN_WRITE, Permission.MODEL_WRITE},
+    Role.CONTRIBUTOR: _READ
+    | {Permission.RUN_WRITE, Permission.MODEL_WRITE, Permission.PROMOTION_REQUEST},
     Role.REVIEWER: _READ | {Permission.VERSION_APPROVE},
-    Role.DEPLOYER: _READ | {Permission.ALIAS_MOVE, Permission.DEPLOY},
+    Role.DEPLOYER: _READ | {Permission.ALIAS_MOVE, Permission.DEPLOY, Permission.PROMOTION_REQUEST},
     Role.ADMIN: frozenset(p for p in Permission if p.is_project_level),
 }
 """The role matrix of project roles (docs/security.md shows the same table, and a test runs
