@@ -109,6 +109,28 @@ class Settings(BaseSettings):
         description="Destinations outbound webhooks may reach although they are loopback, "
         "link-local or private: CIDRs (`10.0.0.0/8`) or host names.",
     )
+    artifact_retention_days: int = Field(
+        default=365,
+        ge=0,
+        le=36600,
+        description="Days a retired (archived) version's artifact bytes are kept before "
+        "`lockgate admin retention apply` may purge them; fixed per version when it is "
+        "archived.",
+    )
+    approval_ttl_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days an approval of a promotion request counts; after that the reviewer "
+        "approves again (the gates see only valid approvals).",
+    )
+    exception_max_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="The furthest ahead, in days, a gate exception may expire (every "
+        "exception needs an expiry).",
+    )
     log_level: str = Field(default="info", description="Server log level.")
 
     @field_validator("cors_origins")

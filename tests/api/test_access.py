@@ -78,6 +78,37 @@ BODIES: dict[tuple[str, str], object] = {
     ("PUT", "/api/v1/models/{name}/aliases/{alias}"): {"version": 1},
     ("POST", "/api/v1/models/{name}/versions/{version}/evaluations"): EVALUATION_BODY,
     ("POST", "/api/v1/models/{name}/comparisons"): COMPARISON_BODY,
+    ("POST", "/api/v1/models/{name}/versions/{version}/retire"): {"reason": "superseded"},
+    ("POST", "/api/v1/models/{name}/retire"): {"reason": "sunset"},
+    ("POST", "/api/v1/environments"): {"name": "canary", "order": 25},
+    ("PUT", "/api/v1/models/{name}/governance"): {"tier": "medium", "monitor": None},
+    ("POST", "/api/v1/models/{name}/versions/{version}/promotions"): {
+        "environment": "staging",
+        "reason": "access test",
+    },
+    ("POST", "/api/v1/promotions/{promotion_id}/approvals"): {"comment": "ok"},
+    ("POST", "/api/v1/promotions/{promotion_id}/rejections"): {"comment": "not yet"},
+    ("POST", "/api/v1/promotions/{promotion_id}/cancellations"): {},
+    ("POST", "/api/v1/models/{name}/versions/{version}/exceptions"): {
+        "environment": "staging",
+        "gate": "evaluation",
+        "justification": "access test",
+        "expires_at": "{expires_at}",
+    },
+    ("POST", "/api/v1/exceptions/{exception_id}/approvals"): {},
+    ("POST", "/api/v1/exceptions/{exception_id}/revocations"): {"reason": "done"},
+    ("POST", "/api/v1/projects/{project}/policies"): {
+        "name": "access_check",
+        "source": 'package lockgate.gates.access_check\n\ndeny contains "no" if false\n',
+    },
+    ("POST", "/api/v1/projects/{project}/policies/{name}/versions/{version}/approve"): {},
+    ("POST", "/api/v1/projects/{project}/policies/{name}/versions/{version}/reject"): {
+        "comment": "not now"
+    },
+    ("PUT", "/api/v1/models/{name}/versions/{version}/card/sections/{section}"): {
+        "text": "Scores churn risk for the retention team.",
+        "row_version": 0,
+    },
 }
 
 

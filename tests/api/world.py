@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -177,6 +178,22 @@ def world(db_url: str, tmp_path: Path) -> Iterator[World]:
             json=fill(COMPARISON_BODY, digests),
             headers=admin,
         )
+        promotion = client.post(
+            "/api/v1/models/churn-clf/versions/1/promotions",
+            json={"environment": "staging", "reason": "the world's request"},
+            headers=admin,
+        )
+        expires_at = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+        exception = client.post(
+            "/api/v1/models/churn-clf/versions/1/exceptions",
+            json={
+                "environment": "staging",
+                "gate": "evaluation",
+                "justification": "the world's waiver",
+                "expires_at": expires_at,
+            },
+            headers=admin,
+        )
         values = {
             **digests,
             "evaluation_id": _ok(evaluation).json()["id"],
@@ -188,6 +205,11 @@ def world(db_url: str, tmp_path: Path) -> Iterator[World]:
             "name": "churn-clf",
             "version": "1",
             "alias": "champion",
+            "section": "intended_use",
+            "promotion_id": _ok(promotion).json()["request"]["id"],
+            "exception_id": _ok(exception).json()["id"],
+            "environment": "production",
+            "expires_at": expires_at,
             "principal": "user:victim",
             "team": "team:victims",
             "member": "user:victim",

@@ -13,13 +13,22 @@ EXPORTS = [
     "Auth",
     "Client",
     "ColumnSpecIO",
+    "Compliance",
+    "Decommission",
     "DigestMismatchError",
+    "Environments",
     "Evaluations",
+    "Evidence",
+    "GateExceptions",
     "Grants",
+    "Lineage",
     "MetricPoint",
+    "ModelCards",
     "Models",
+    "Policies",
     "Principals",
     "Projects",
+    "Promotions",
     "Runs",
     "SignatureIO",
     "Teams",
@@ -27,6 +36,7 @@ EXPORTS = [
     "TransferProgress",
     "capture_environment",
     "fingerprint_file",
+    "verify_bundle",
 ]
 
 METHODS = {
@@ -62,6 +72,26 @@ METHODS = {
         "verify",
     ],
     sdk.Evaluations: ["compare", "get", "get_comparison", "list", "list_comparisons", "record"],
+    sdk.ModelCards: ["export", "get", "set_section"],
+    sdk.Policies: ["approve", "get", "list", "propose", "reject"],
+    sdk.Lineage: ["dataset", "dataset_openlineage", "version", "version_openlineage"],
+    sdk.Evidence: ["export"],
+    sdk.Compliance: ["report"],
+    sdk.Decommission: ["purges", "retire_model", "retire_version"],
+    sdk.Promotions: [
+        "approve",
+        "cancel",
+        "check",
+        "decisions",
+        "get",
+        "governance",
+        "list",
+        "reject",
+        "request",
+        "set_tier",
+    ],
+    sdk.Environments: ["create", "current", "history", "list", "live_at"],
+    sdk.GateExceptions: ["approve", "get", "list", "request", "revoke"],
     sdk.Artifacts: ["download", "download_dir", "list", "upload", "upload_archive", "upload_dir"],
     sdk.Audit: ["events", "verify"],
     sdk.Auth: ["login", "logout", "whoami"],
@@ -119,8 +149,15 @@ def test_client_exposes_one_resource_per_area() -> None:
         assert isinstance(client.runs, sdk.Runs)
         assert isinstance(client.models, sdk.Models)
         assert isinstance(client.evaluations, sdk.Evaluations)
+        assert isinstance(client.model_cards, sdk.ModelCards)
+        assert isinstance(client.policies, sdk.Policies)
+        assert isinstance(client.lineage, sdk.Lineage)
         assert isinstance(client.artifacts, sdk.Artifacts)
         assert isinstance(client.audit, sdk.Audit)
+        assert isinstance(client.decommission, sdk.Decommission)
+        assert isinstance(client.promotions, sdk.Promotions)
+        assert isinstance(client.environments, sdk.Environments)
+        assert isinstance(client.exceptions, sdk.GateExceptions)
     finally:
         client.close()
 

@@ -220,6 +220,48 @@ def test_concurrent_puts_of_the_same_bytes_all_succeed_with_one_blob(case: Store
     assert b"".join(case.store.open(refs[0].digest)) == data
 
 
+def test_delete_removes_the_blob_and_only_it(case: StoreCase) -> None:
+    kept = case.store.put([b"kept bytes"], max_bytes=LIMIT)
+    gone = case.store.put([b"retired bytes"], max_bytes=LIMIT)
+
+    case.store.delete(gone.digest)
+
+    assert not case.store.exists(gone.digest)
+    with pytest.raises(NotFoundError, match="not found"):
+        case.store.open(gone.digest)
+    assert b"".join(case.store.open(kept.digest)) == b"kept bytes"
+    assert len(case.visible()) == 1
+    assert case.leftovers() == []
+
+
+def test_delete_is_idempotent_and_a_missing_blob_is_no_error(case: StoreCase) -> None:
+    ref = case.store.put([b"twice"], max_bytes=LIMIT)
+
+    case.store.delete(ref.digest)
+    case.store.delete(ref.digest)
+    case.store.delete(_expected(b"never stored").digest)
+
+    assert case.visible() == []
+
+
+def test_a_deleted_blob_can_be_stored_again(case: StoreCase) -> None:
+    ref = case.store.put([b"comes back"], max_bytes=LIMIT)
+    case.store.delete(ref.digest)
+
+    assert case.store.put([b"comes back"], max_bytes=LIMIT) == ref
+    assert b"".join(case.store.open(ref.digest)) == b"comes back"
+
+
+@pytest.mark.parametrize("digest", BAD_DIGESTS)
+def test_delete_rejects_malformed_digests(case: StoreCase, digest: str) -> None:
+    case.store.put([b"untouched"], max_bytes=LIMIT)
+
+    with pytest.raises(InvalidInputError, match="digest"):
+        case.store.delete(digest)
+
+    assert len(case.visible()) == 1
+
+
 # Local store: crashes, symlinks, permissions.
 
 _CRASHING_UPLOAD = """
@@ -312,6 +354,47 @@ def test_local_symlinked_directory_pointing_outside_is_not_followed(tmp_path: Pa
         store.exists(digest)
 
 
+def test_local_delete_refuses_a_symlink_and_leaves_its_target(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    canary = tmp_path / "canary"
+    canary.write_bytes(b"outside the store")
+    digest = _expected(canary.read_bytes()).digest
+    link = _plant(root, digest) / digest
+    link.symlink_to(canary)
+
+    with pytest.raises(LockgateError, match="symlink"):
+        LocalBlobStore(root).delete(digest)
+
+    assert link.is_symlink()
+    assert canary.read_bytes() == b"outside the store"
+
+
+def test_local_delete_makes_the_removal_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unlink is followed by an fsync of the blob's directory, as a put's rename is."""
+    store = LocalBlobStore(tmp_path / "store")
+    ref = store.put([b"durably gone"], max_bytes=LIMIT)
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    store.delete(ref.digest)
+
+    blob_dir = tmp_path / "store" / "blobs" / "sha256" / ref.digest[:2] / ref.digest[2:4]
+    assert synced == [str(blob_dir)]
+
+
+def test_local_delete_in_a_store_never_written_does_nothing(tmp_path: Path) -> None:
+    LocalBlobStore(tmp_path / "store").delete(_expected(b"x").digest)
+
+    assert not (tmp_path / "store" / "blobs").exists()
+
+
 def test_local_blobs_are_not_world_accessible(tmp_path: Path) -> None:
     root = tmp_path / "store"
     ref = LocalBlobStore(root).put([b"model weights"], max_bytes=LIMIT)
@@ -353,6 +436,19 @@ def test_s3_unreachable_endpoint_is_an_error_naming_the_bucket(
 
     with pytest.raises(LockgateError, match=r"'lockgate-test'.*EndpointConnectionError"):
         store.exists(_expected(b"x").digest)
+
+
+@pytest.mark.s3
+def test_s3_delete_on_a_missing_bucket_is_an_error_naming_the_bucket(
+    s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_fake_credentials(monkeypatch)
+    store = S3BlobStore("no-such-bucket", endpoint_url=s3_endpoint.endpoint_url)
+
+    with pytest.raises(LockgateError, match=r"no-such-bucket.*cannot delete") as raised:
+        store.delete(_expected(b"x").digest)
+
+    assert not isinstance(raised.value, NotFoundError)
 
 
 # The factory the composition root uses.

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from lockgate.api.common import ApiModel, UtcDatetime
+from lockgate.api.decommission import ArchiveOut
 from lockgate.api.limits import (
     MAX_COLUMNS,
     MAX_INT64,
@@ -61,6 +62,7 @@ class ModelOut(ApiModel):
     metadata: dict[str, str]
     created_at: UtcDatetime
     created_by: str
+    archive: ArchiveOut | None = Field(default=None, description="Set once the model is retired.")
 
     @classmethod
     def from_domain(cls, model: RegisteredModel) -> ModelOut:
@@ -73,6 +75,7 @@ class ModelOut(ApiModel):
             metadata=model.metadata,
             created_at=model.created_at,
             created_by=model.created_by,
+            archive=ArchiveOut.maybe(model.archive),
         )
 
 
@@ -135,6 +138,7 @@ class VersionOut(ApiModel):
     aliases: list[str]
     created_at: UtcDatetime
     created_by: str
+    archive: ArchiveOut | None = Field(default=None, description="Set once the version is retired.")
 
     @classmethod
     def from_domain(cls, version: ModelVersion) -> VersionOut:
@@ -152,6 +156,7 @@ class VersionOut(ApiModel):
             aliases=list(version.aliases),
             created_at=version.created_at,
             created_by=version.created_by,
+            archive=ArchiveOut.maybe(version.archive),
         )
 
 

@@ -11,10 +11,22 @@ from lockgate.cli.admin import admin
 from lockgate.cli.artifacts import artifacts
 from lockgate.cli.audit import audit
 from lockgate.cli.context import CliState, settings_options, token_option
+from lockgate.cli.decommission import retention, retire
 from lockgate.cli.demo import demo
 from lockgate.cli.evaluation import evaluation_group
 from lockgate.cli.evaluation_run import compare_command, run_command
+from lockgate.cli.evidence import compliance, evidence
 from lockgate.cli.identity import grants, principals, teams, tokens, whoami
+from lockgate.cli.lineage import lineage
+from lockgate.cli.model_cards import card
+from lockgate.cli.policies import policy
+from lockgate.cli.promotions import (
+    environments,
+    exceptions,
+    promote,
+    promotions,
+    tier_command,
+)
 from lockgate.cli.registry import models
 from lockgate.cli.scoring import score
 from lockgate.cli.server import db, server
@@ -62,15 +74,27 @@ def cli(ctx: click.Context) -> None:
 
 
 evaluation_group.add_command(run_command)
+admin.add_command(retention)
 evaluation_group.add_command(compare_command)
+models.add_command(tier_command)
 
 for command in (
     projects,
     runs,
     models,
+    retire,
     evaluation_group,
+    promote,
+    promotions,
+    environments,
+    exceptions,
+    policy,
+    card,
+    lineage,
     artifacts,
     audit,
+    evidence,
+    compliance,
     whoami,
     principals,
     teams,

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import click
 
+from lockgate.api.decommission import ArchiveOut
 from lockgate.api.registry import AliasMoveOut, SignatureIO, VersionOut
 from lockgate.cli.context import CliState, json_option, pass_state, url_option
 from lockgate.cli.evaluation import print_version_evaluations
 from lockgate.cli.output import (
+    Cell,
     emit_json,
     emit_result,
     error_console,
@@ -20,6 +22,7 @@ from lockgate.cli.output import (
     print_table,
     stdout_console,
 )
+from lockgate.cli.promotions import print_version_promotions
 from lockgate.domain.errors import InvalidInputError
 
 __all__ = ["models"]
@@ -90,20 +93,46 @@ def create_model(
     emit_result(model, as_json, f"created model {model.name} in project {model.project}")
 
 
+_include_archived = click.option(
+    "--include-archived", is_flag=True, help="Also list retired (archived) ones."
+)
+
+
 @models.command("list")
 @click.option("--project", default=None, help="Only the models of this project.")
+@_include_archived
 @url_option
 @json_option
 @pass_state
-def list_models(state: CliState, project: str | None, as_json: bool) -> None:
-    """List registered models."""
+def list_models(
+    state: CliState, project: str | None, include_archived: bool, as_json: bool
+) -> None:
+    """List registered models (retired ones only with --include-archived)."""
     with state.client() as client:
-        found = list(client.models.list(project=project))
+        found = list(client.models.list(project=project, include_archived=include_archived))
     if as_json:
         emit_json(found)
         return
-    rows = ((m.name, m.project, m.owner, m.description, m.created_at) for m in found)
-    print_table("models", ["name", "project", "owner", "description", "created"], rows)
+    rows = (
+        (m.name, m.project, m.owner, m.description, m.created_at, _retired(m.archive))
+        for m in found
+    )
+    print_table("models", ["name", "project", "owner", "description", "created", "retired"], rows)
+
+
+def _retired(archive: ArchiveOut | None) -> str:
+    return "" if archive is None else archive.archived_at.date().isoformat()
+
+
+def _archive_fields(archive: ArchiveOut | None) -> list[tuple[str, Cell]]:
+    if archive is None:
+        return []
+    return [
+        ("retired", archive.archived_at),
+        ("retired by", archive.archived_by),
+        ("retirement reason", archive.reason),
+        ("artifacts kept until", archive.retain_until),
+    ]
 
 
 def _print_version(version: VersionOut) -> None:
@@ -116,6 +145,7 @@ def _print_version(version: VersionOut) -> None:
             ("description", version.description),
             ("created by", version.created_by),
             ("created", version.created_at),
+            *_archive_fields(version.archive),
             *((f"metadata.{k}", v) for k, v in sorted(version.metadata.items())),
         ],
     )
@@ -134,10 +164,21 @@ def _print_version(version: VersionOut) -> None:
 
 def _print_versions(title: str, versions: Sequence[VersionOut]) -> None:
     rows = (
-        (v.version, ", ".join(v.aliases), v.run_id, v.description, v.created_at) for v in versions
+        (
+            v.version,
+            ", ".join(v.aliases),
+            v.run_id,
+            v.description,
+            v.created_at,
+            _retired(v.archive),
+        )
+        for v in versions
     )
     print_table(
-        title, ["version", "aliases", "run", "description", "created"], rows, empty="no versions"
+        title,
+        ["version", "aliases", "run", "description", "created", "retired"],
+        rows,
+        empty="no versions",
     )
 
 
@@ -148,7 +189,8 @@ def _print_versions(title: str, versions: Sequence[VersionOut]) -> None:
 @pass_state
 def show_model(state: CliState, ref: str, as_json: bool) -> None:
     """Show a model (REF is NAME) or one version (NAME/3 or NAME@champion) with its latest
-    evaluations and comparison verdict."""
+    evaluations and comparison verdict, where it is current and its open promotion
+    requests."""
     with state.client() as client:
         if "/" in ref or "@" in ref:
             version = client.models.resolve(ref)
@@ -157,6 +199,7 @@ def show_model(state: CliState, ref: str, as_json: bool) -> None:
             else:
                 _print_version(version)
                 print_version_evaluations(client, version.model, version.version)
+                print_version_promotions(client, version.model, version.version)
             return
         model = client.models.get(ref)
         latest = list(islice(client.models.list_versions(ref, page_size=10), 10))
@@ -171,6 +214,7 @@ def show_model(state: CliState, ref: str, as_json: bool) -> None:
             ("description", model.description),
             ("created by", model.created_by),
             ("created", model.created_at),
+            *_archive_fields(model.archive),
             *((f"metadata.{k}", v) for k, v in sorted(model.metadata.items())),
         ],
     )
@@ -179,13 +223,15 @@ def show_model(state: CliState, ref: str, as_json: bool) -> None:
 
 @models.command("versions")
 @click.argument("name")
+@_include_archived
 @url_option
 @json_option
 @pass_state
-def list_versions(state: CliState, name: str, as_json: bool) -> None:
-    """List the versions of model NAME, newest first."""
+def list_versions(state: CliState, name: str, include_archived: bool, as_json: bool) -> None:
+    """List the versions of model NAME, newest first (retired ones only with
+    --include-archived)."""
     with state.client() as client:
-        found = list(client.models.list_versions(name))
+        found = list(client.models.list_versions(name, include_archived=include_archived))
     if as_json:
         emit_json(found)
     else:

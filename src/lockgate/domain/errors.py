@@ -2,6 +2,7 @@
 
     LockgateError
     ├── NotFoundError           a named object does not exist
+    │   └── GoneError               it existed, but its bytes were purged by retention
     ├── AlreadyExistsError      a create collided with an existing name
     ├── InvalidInputError       input breaks a rule; `field` names the part at fault
     │   ├── PayloadTooLargeError    a body or upload exceeds a configured limit
@@ -25,6 +26,7 @@ __all__ = [
     "AlreadyExistsError",
     "ConflictError",
     "DestinationNotAllowedError",
+    "GoneError",
     "InvalidInputError",
     "LockgateError",
     "NotFoundError",
@@ -56,6 +58,13 @@ class NotFoundError(LockgateError):
     """A named object does not exist."""
 
     code = "not_found"
+
+
+class GoneError(NotFoundError):
+    """An object's bytes existed but were deliberately deleted (artifact retention purged
+    them after the versions holding them were retired); the message says when and why."""
+
+    code = "gone"
 
 
 class AlreadyExistsError(LockgateError):
@@ -147,6 +156,7 @@ _BY_CODE: dict[str, type[LockgateError]] = {
     for cls in (
         LockgateError,
         NotFoundError,
+        GoneError,
         AlreadyExistsError,
         InvalidInputError,
         PayloadTooLargeError,

@@ -14,6 +14,7 @@ from lockgate.domain.tracking import ProjectId, RunId
 
 __all__ = [
     "AliasMove",
+    "Archive",
     "ColumnSpec",
     "ModelId",
     "ModelRef",
@@ -57,6 +58,18 @@ def check_metadata(metadata: dict[str, str], *, field: str = "metadata") -> None
 
 
 @dataclass(frozen=True, slots=True)
+class Archive:
+    """The retirement of a model or a version: when, by whom, why, and until when its
+    artifact bytes are kept. An archived object stays readable (with its audit trail and
+    evidence) but is no longer listed by default, aliased or promoted."""
+
+    archived_at: datetime
+    archived_by: Actor
+    reason: str
+    retain_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RegisteredModel:
     """A named model with a required owner and description; versions hang off it."""
 
@@ -69,6 +82,17 @@ class RegisteredModel:
     created_at: datetime
     created_by: Actor
     project_name: str = ""
+    archive: Archive | None = None
+
+    @property
+    def archived_at(self) -> datetime | None:
+        """When the model was retired (None while it is live)."""
+        return None if self.archive is None else self.archive.archived_at
+
+    @property
+    def archived_by(self) -> Actor | None:
+        """Who retired the model (None while it is live)."""
+        return None if self.archive is None else self.archive.archived_by
 
     @staticmethod
     def check(name: str, owner: str, description: str, metadata: dict[str, str]) -> None:
@@ -148,6 +172,17 @@ class ModelVersion:
     created_at: datetime
     created_by: Actor
     aliases: tuple[str, ...] = field(default=())
+    archive: Archive | None = None
+
+    @property
+    def archived_at(self) -> datetime | None:
+        """When the version was retired (None while it is live)."""
+        return None if self.archive is None else self.archive.archived_at
+
+    @property
+    def archived_by(self) -> Actor | None:
+        """Who retired the version (None while it is live)."""
+        return None if self.archive is None else self.archive.archived_by
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,16 @@ from lockgate.domain.errors import AlreadyExistsError
 from lockgate.sdk.active_run import ActiveRun
 from lockgate.sdk.artifacts import Artifacts
 from lockgate.sdk.audit import Audit
+from lockgate.sdk.decommission import Decommission
 from lockgate.sdk.environment import capture_environment as environment_of_this_process
 from lockgate.sdk.evaluation import Evaluations
+from lockgate.sdk.evidence import Compliance, Evidence
 from lockgate.sdk.http import DEFAULT_URL, HttpSession
 from lockgate.sdk.identity import Auth, Grants, Principals, Teams, Tokens
+from lockgate.sdk.lineage import Lineage
+from lockgate.sdk.model_cards import ModelCards
+from lockgate.sdk.policies import Policies
+from lockgate.sdk.promotions import Environments, GateExceptions, Promotions
 from lockgate.sdk.registry import Models
 from lockgate.sdk.tracking import Projects, Runs
 
@@ -61,6 +67,15 @@ class Client:
         self.runs = Runs(self._http)
         self.models = Models(self._http)
         self.evaluations = Evaluations(self._http)
+        self.model_cards = ModelCards(self._http)
+        self.policies = Policies(self._http)
+        self.promotions = Promotions(self._http)
+        self.environments = Environments(self._http)
+        self.exceptions = GateExceptions(self._http)
+        self.lineage = Lineage(self._http)
+        self.decommission = Decommission(self._http)
+        self.evidence = Evidence(self._http)
+        self.compliance = Compliance(self._http)
         self.artifacts = Artifacts(self._http)
         self.audit = Audit(self._http)
         self.auth = Auth(self._http)

@@ -63,11 +63,16 @@ class Models:
         """A registered model by name; raises NotFoundError."""
         return self._http.call("GET", f"/models/{segment(name)}", ModelOut)
 
-    def list(self, *, project: str | None = None, page_size: int = 100) -> Iterator[ModelOut]:
-        """Every registered model (of one project, if given) by name, fetched page by page."""
+    def list(
+        self, *, project: str | None = None, page_size: int = 100, include_archived: bool = False
+    ) -> Iterator[ModelOut]:
+        """Every registered model (of one project, if given) by name, fetched page by page;
+        retired (archived) models too with `include_archived`."""
 
         def fetch(token: str | None) -> PageOut[ModelOut]:
             params = {"project": project, "page_size": page_size, "page_token": token}
+            if include_archived:
+                params["include_archived"] = "true"
             return self._http.call("GET", "/models", PageOut[ModelOut], params=params)
 
         return paginate(fetch)
@@ -138,12 +143,17 @@ class Models:
         """The registry's public key, to check manifests' signatures offline."""
         return self._http.call("GET", "/signing-key", SigningKeyOut)
 
-    def list_versions(self, name: str, *, page_size: int = 100) -> Iterator[VersionOut]:
-        """A model's versions, newest first, fetched page by page."""
+    def list_versions(
+        self, name: str, *, page_size: int = 100, include_archived: bool = False
+    ) -> Iterator[VersionOut]:
+        """A model's versions, newest first, fetched page by page; retired (archived)
+        versions too with `include_archived`."""
         path = f"/models/{segment(name)}/versions"
 
         def fetch(token: str | None) -> PageOut[VersionOut]:
-            params = {"page_size": page_size, "page_token": token}
+            params: dict[str, str | int | None] = {"page_size": page_size, "page_token": token}
+            if include_archived:
+                params["include_archived"] = "true"
             return self._http.call("GET", path, PageOut[VersionOut], params=params)
 
         return paginate(fetch)

@@ -8,17 +8,28 @@ from datetime import timedelta
 
 from lockgate.domain.access import Caller
 from lockgate.domain.errors import InvalidInputError
+from lockgate.domain.governance.openlineage import producer_uri
+from lockgate.domain.governance.promotions import GovernanceRules
 from lockgate.domain.identity import Actor, SystemClock, Uuid7Factory
 from lockgate.egress import EgressPolicy
 from lockgate.server.passwords import Argon2Hasher
 from lockgate.services import (
     ArtifactService,
     AuditService,
+    ComplianceService,
     CredentialService,
+    DecommissionService,
+    EnvironmentService,
     EvaluationService,
+    EvidenceService,
+    GateExceptionService,
+    LineageService,
     LoginPolicy,
+    ModelCardService,
     PackageService,
+    PolicyService,
     PrincipalService,
+    PromotionService,
     RegistryService,
     ServiceContext,
     TrackingService,
@@ -42,10 +53,19 @@ class Platform:
     registry: RegistryService
     packages: PackageService
     evaluations: EvaluationService
+    model_cards: ModelCardService
+    lineage: LineageService
     artifacts: ArtifactService
     audit: AuditService
     principals: PrincipalService
     credentials: CredentialService
+    decommission: DecommissionService
+    environments: EnvironmentService
+    promotions: PromotionService
+    exceptions: GateExceptionService
+    evidence: EvidenceService
+    compliance: ComplianceService
+    policies: PolicyService
     local_caller: Caller | None
     """The caller of every request in local mode (auth off); None when auth is on."""
     egress: EgressPolicy
@@ -90,11 +110,18 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         window=timedelta(seconds=settings.login_window_seconds),
     )
     local = None if settings.auth_enabled else Caller.local(Actor(settings.actor))
+    rules = GovernanceRules(
+        approval_ttl=timedelta(days=settings.approval_ttl_days),
+        exception_max=timedelta(days=settings.exception_max_days),
+    )
     try:
         egress = EgressPolicy(settings.egress_allow)
     except ValueError as exc:
         store.dispose()
         raise InvalidInputError(str(exc), field="egress_allow") from exc
+    # Retirement requests go through the promotion gates; the decommissioning service
+    # archives a version when one moves it out of its last environment.
+    decommission = DecommissionService(context, blobs, settings.artifact_retention_days, rules)
     return Platform(
         settings=settings,
         store=store,
@@ -102,10 +129,19 @@ def build_platform(settings: Settings, *, check_schema: bool = True) -> Platform
         registry=RegistryService(context, signer),
         packages=PackageService(context, blobs, signer, __version__),
         evaluations=EvaluationService(context),
+        model_cards=ModelCardService(context, __version__),
+        lineage=LineageService(context, producer_uri(__version__)),
         artifacts=ArtifactService(context, blobs, settings.max_upload_bytes),
         audit=AuditService(context),
         principals=PrincipalService(context, hasher),
         credentials=CredentialService(context, hasher, login),
+        decommission=decommission,
+        environments=EnvironmentService(context),
+        promotions=PromotionService(context, rules, retirement=decommission),
+        exceptions=GateExceptionService(context, rules),
+        evidence=EvidenceService(context, signer, __version__),
+        compliance=ComplianceService(context),
+        policies=PolicyService(context),
         local_caller=local,
         egress=egress,
     )

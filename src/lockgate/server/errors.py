@@ -26,6 +26,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "invalid_input": 422,
     "payload_too_large": 413,
     "not_found": 404,
+    "gone": 410,
     "already_exists": 409,
     "conflict": 409,
     "policy_violation": 403,

@@ -14,6 +14,7 @@ from lockgate.domain.names import check_artifact_path
 from lockgate.domain.tracking import Run, RunId
 from lockgate.services.archives import open_archive
 from lockgate.services.context import ServiceContext
+from lockgate.services.decommission import open_unless_purged
 from lockgate.store.protocols import BlobStore, UnitOfWork
 
 __all__ = ["MAX_ARCHIVE_MEMBERS", "ArtifactService", "StoredArtifact"]
@@ -115,13 +116,14 @@ class ArtifactService:
             return uow.artifacts.list_run_artifacts(run.id, prefix or None)
 
     def open(self, caller: Caller, run_id: str, path: str) -> tuple[RunArtifact, Iterator[bytes]]:
-        """A run file and a stream of its bytes."""
+        """A run file and a stream of its bytes; GoneError when artifact retention purged
+        them (the file's version was retired)."""
         check_id(run_id, field="run_id")
         check_artifact_path(path)
         with self._ctx.uow(read_only=True) as uow:
             run = self._run(uow, caller, run_id, Permission.PROJECT_READ)
             artifact = uow.artifacts.get_run_artifact(run.id, path)
-        return artifact, self._blobs.open(artifact.digest)
+        return artifact, open_unless_purged(self._ctx, self._blobs, artifact.digest)
 
     def _run(self, uow: UnitOfWork, caller: Caller, run_id: str, permission: Permission) -> Run:
         run = uow.runs.get(RunId(run_id))

@@ -24,6 +24,7 @@ from lockgate.domain.evaluation import (
     fields_under,
     judge,
 )
+from lockgate.domain.governance.lineage import LineageEdge, LineageNode, LineageRelation
 from lockgate.domain.identity import check_id
 from lockgate.domain.names import check_alias, check_name, check_text
 from lockgate.domain.pagination import Page, check_page_size
@@ -164,6 +165,19 @@ class EvaluationService:
                 caller.actor,
             )
             uow.evaluations.add_comparison(comparison)
+            for side, relation in (
+                (comparison.candidate, LineageRelation.CANDIDATE),
+                (comparison.baseline, LineageRelation.BASELINE),
+            ):
+                uow.lineage.add_edge(
+                    LineageEdge(
+                        LineageNode.evaluation(side.id),
+                        LineageNode.comparison(comparison.id),
+                        relation,
+                        comparison.created_at,
+                        comparison.project_id,
+                    )
+                )
             self._record_comparison(uow, caller, comparison)
             uow.commit()
         return comparison
@@ -261,6 +275,23 @@ class EvaluationService:
         )
 
     def _record_evaluation(self, uow: UnitOfWork, caller: Caller, evaluation: Evaluation) -> None:
+        """The lineage edges into a stored evaluation (its version and its dataset version)
+        and its audit event."""
+        node = LineageNode.evaluation(evaluation.id)
+        dataset = evaluation.dataset
+        for source, relation in (
+            (
+                LineageNode.model_version(evaluation.model_id, evaluation.version),
+                LineageRelation.EVALUATED,
+            ),
+            (
+                LineageNode.dataset(evaluation.project_id, dataset.name, dataset.fingerprint),
+                LineageRelation.INPUT,
+            ),
+        ):
+            uow.lineage.add_edge(
+                LineageEdge(source, node, relation, evaluation.created_at, evaluation.project_id)
+            )
         primary = evaluation.report.primary_metric
         estimate = evaluation.report.metrics.get(primary)
         self._ctx.record(

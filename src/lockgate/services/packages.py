@@ -19,6 +19,7 @@ from lockgate.domain.packaging import (
 )
 from lockgate.domain.registry import RegisteredModel, VersionFile
 from lockgate.services.context import ServiceContext
+from lockgate.services.decommission import open_unless_purged
 from lockgate.store.protocols import BlobStore, UnitOfWork
 
 __all__ = ["PackageService"]
@@ -78,14 +79,15 @@ class PackageService:
         self, caller: Caller, model_name: str, version: int, path: str
     ) -> tuple[VersionFile, Iterator[bytes]]:
         """One file of a version, by its path inside the version, and a stream of the bytes
-        frozen at registration (the run's file at that path may have changed since)."""
+        frozen at registration (the run's file at that path may have changed since);
+        GoneError when artifact retention purged them after the version was retired."""
         check_artifact_path(path)
         with self._ctx.uow(read_only=True) as uow:
             model = self._model(uow, caller, model_name)
             files = uow.models.get_version(model.name, version).files
         for file in files:
             if file.path == path:
-                return file, self._blobs.open(file.digest)
+                return file, open_unless_purged(self._ctx, self._blobs, file.digest)
         raise NotFoundError(f"{model.name}/{version} has no file {path!r}")
 
     def _rehash(self, digest: str) -> tuple[str, int] | None:

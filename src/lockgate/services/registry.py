@@ -7,6 +7,7 @@ from datetime import datetime
 
 from lockgate.domain.access import Caller, Permission
 from lockgate.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from lockgate.domain.governance.lineage import LineageEdge, LineageNode, LineageRelation
 from lockgate.domain.identity import check_id
 from lockgate.domain.names import check_alias, check_artifact_path, check_name, check_text
 from lockgate.domain.packaging import FLAVORS, Signer, build_manifest
@@ -81,14 +82,23 @@ class RegistryService:
             return self._named(uow, model)
 
     def list_models(
-        self, caller: Caller, project_name: str | None, page_size: int, cursor: str | None
+        self,
+        caller: Caller,
+        project_name: str | None,
+        page_size: int,
+        cursor: str | None,
+        *,
+        include_archived: bool = False,
     ) -> Page[RegisteredModel]:
-        """The models the caller may see, ordered by name, of one project or all."""
+        """The models the caller may see, ordered by name, of one project or all; retired
+        (archived) models only when `include_archived`."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
             project_id = uow.projects.get_by_name(project_name).id if project_name else None
             visible = caller.project_filter()
-            page = uow.models.list_models(project_id, page_size, cursor, visible)
+            page = uow.models.list_models(
+                project_id, page_size, cursor, visible, include_archived=include_archived
+            )
             return Page([self._named(uow, m) for m in page.items], page.next_cursor)
 
     def create_version(
@@ -118,6 +128,8 @@ class RegistryService:
             signature.check()
         with self._ctx.uow() as uow:
             model = self._model(uow, caller, model_name, Permission.MODEL_WRITE)
+            if model.archive is not None:
+                raise ConflictError(f"model {model.name} is retired; it takes no new versions")
             run = uow.runs.get(RunId(run_id))
             if run.project_id != model.project_id:
                 raise InvalidInputError(
@@ -141,6 +153,15 @@ class RegistryService:
                 caller.actor,
             )
             uow.models.add_version(version)
+            uow.lineage.add_edge(
+                LineageEdge(
+                    LineageNode.run(run.id),
+                    LineageNode.model_version(model.id, number),
+                    LineageRelation.PRODUCED,
+                    version.created_at,
+                    model.project_id,
+                )
+            )
             manifest = build_manifest(version, run.environment, flavor)
             sealed = self._signer.sign(manifest.canonical())
             uow.packages.add(model.id, manifest, sealed)
@@ -167,13 +188,22 @@ class RegistryService:
             return uow.models.get_version(model.name, version)
 
     def list_versions(
-        self, caller: Caller, model_name: str, page_size: int, cursor: str | None
+        self,
+        caller: Caller,
+        model_name: str,
+        page_size: int,
+        cursor: str | None,
+        *,
+        include_archived: bool = False,
     ) -> Page[ModelVersion]:
-        """Versions of a model, newest first."""
+        """Versions of a model, newest first; retired (archived) ones only when
+        `include_archived`."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
             model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
-            return uow.models.list_versions(model.name, page_size, cursor)
+            return uow.models.list_versions(
+                model.name, page_size, cursor, include_archived=include_archived
+            )
 
     def resolve(self, caller: Caller, ref: str) -> ModelVersion:
         """The version a reference names: `churn/3`, `churn@champion` or `churn` (latest)."""
@@ -194,7 +224,9 @@ class RegistryService:
         check_alias(alias)
         with self._ctx.uow() as uow:
             model = self._model(uow, caller, model_name, Permission.ALIAS_MOVE)
-            uow.models.get_version(model.name, version)  # must exist
+            _refuse_environment_alias(uow, alias)
+            if uow.models.get_version(model.name, version).archive is not None:
+                raise ConflictError(f"{model.name}/{version} is retired; it takes no aliases")
             return self._move(uow, caller, model, alias, version)
 
     def delete_alias(self, caller: Caller, model_name: str, alias: str) -> AliasMove:
@@ -202,6 +234,7 @@ class RegistryService:
         check_alias(alias)
         with self._ctx.uow() as uow:
             model = self._model(uow, caller, model_name, Permission.ALIAS_MOVE)
+            _refuse_environment_alias(uow, alias)
             if uow.models.current_alias(model.id, alias) is None:
                 raise NotFoundError(f"model {model.name} has no alias {alias!r}")
             return self._move(uow, caller, model, alias, None)
@@ -292,3 +325,13 @@ class RegistryService:
             return model
         project = uow.projects.get(ProjectId(model.project_id))
         return replace(model, project_name=project.name)
+
+
+def _refuse_environment_alias(uow: UnitOfWork, alias: str) -> None:
+    """An alias named after an environment points at the version current there: only a
+    promotion moves it (so `churn@production` is always what the gates let in)."""
+    if any(e.name == alias for e in uow.environments.list_environments()):
+        raise ConflictError(
+            f"alias {alias!r} names an environment; it is moved only by promotion "
+            f"(lockgate promote MODEL/VERSION --to {alias} --reason ...)"
+        )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from lockgate.domain.access import Caller, Grant, Permission, Role
 from lockgate.domain.errors import InvalidInputError
+from lockgate.domain.governance.lineage import LineageEdge, LineageNode, LineageRelation
 from lockgate.domain.identity import check_id
 from lockgate.domain.names import check_key, check_text
 from lockgate.domain.pagination import Page, check_page_size
@@ -201,12 +202,21 @@ class TrackingService:
             uow.commit()
 
     def log_input(self, caller: Caller, run_id: str, dataset: DatasetInput) -> None:
-        """Record a dataset version the run read."""
+        """Record a dataset version the run read, and the lineage edge from it to the run."""
         dataset.check()
         with self._ctx.uow() as uow:
             run = self._load(uow, caller, run_id, Permission.RUN_WRITE)
             run.ensure_accepts_data()
             uow.runs.add_input(run, dataset)
+            uow.lineage.add_edge(
+                LineageEdge(
+                    LineageNode.dataset(run.project_id, dataset.name, dataset.fingerprint),
+                    LineageNode.run(run.id),
+                    LineageRelation.INPUT,
+                    self._ctx.clock.now(),
+                    run.project_id,
+                )
+            )
             self._ctx.record(
                 uow,
                 "run.input_logged",

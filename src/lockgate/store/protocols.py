@@ -18,10 +18,35 @@ from lockgate.domain.artifacts import BlobRef, RunArtifact
 from lockgate.domain.audit import AuditDraft, AuditEvent, ChainHead, StoredEvent
 from lockgate.domain.evaluation import Comparison as EvaluationComparison
 from lockgate.domain.evaluation import ComparisonId, Evaluation, EvaluationId
+from lockgate.domain.governance.cards import NarrativeSection
+from lockgate.domain.governance.environments import (
+    CurrentVersion,
+    Environment,
+    EnvironmentChange,
+)
+from lockgate.domain.governance.exceptions import GateException, GateExceptionId
+from lockgate.domain.governance.lineage import (
+    MAX_NODES,
+    LineageDirection,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+)
+from lockgate.domain.governance.policies import PolicyStatus, ProjectPolicy
+from lockgate.domain.governance.promotions import (
+    Approval,
+    GateDecision,
+    ModelGovernance,
+    PromotionRequest,
+    PromotionRequestId,
+    RequestStatus,
+)
+from lockgate.domain.governance.retention import ArtifactPurge, BlobHolds
+from lockgate.domain.governance.retirement import PendingModelRetirement
 from lockgate.domain.packaging import Manifest, PackageSignature
 from lockgate.domain.pagination import Page
 from lockgate.domain.principals import ApiToken, LoginSession, Principal, PrincipalRef
-from lockgate.domain.registry import AliasMove, ModelId, ModelVersion, RegisteredModel
+from lockgate.domain.registry import AliasMove, Archive, ModelId, ModelVersion, RegisteredModel
 from lockgate.domain.tracking import (
     Comparison,
     DatasetInput,
@@ -40,12 +65,18 @@ __all__ = [
     "AuditLog",
     "BlobStore",
     "CredentialRepository",
+    "DecommissionRepository",
+    "EnvironmentRepository",
     "EvaluationRepository",
     "GrantRepository",
+    "LineageRepository",
+    "ModelCardRepository",
     "ModelRepository",
     "PackageRepository",
+    "PolicyRepository",
     "PrincipalRepository",
     "ProjectRepository",
+    "PromotionRepository",
     "RunRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -130,9 +161,11 @@ class ModelRepository(Protocol):
         page_size: int,
         cursor: str | None,
         visible: ProjectFilter | None = None,
+        *,
+        include_archived: bool = False,
     ) -> Page[RegisteredModel]:
         """Models ordered by name, optionally of one project, only in projects `visible`
-        lets through (all when None)."""
+        lets through (all when None); archived models only when `include_archived`."""
 
     def allocate_version(self, model_id: ModelId) -> int:
         """The next version number, atomically: concurrent callers never get the same one."""
@@ -144,12 +177,24 @@ class ModelRepository(Protocol):
         """Raises NotFoundError."""
 
     def latest_version(self, model_name: str) -> ModelVersion:
-        """The highest-numbered version; raises NotFoundError when there is none."""
+        """The highest-numbered version that is not archived; raises NotFoundError when
+        there is none."""
 
     def list_versions(
-        self, model_name: str, page_size: int, cursor: str | None
+        self,
+        model_name: str,
+        page_size: int,
+        cursor: str | None,
+        *,
+        include_archived: bool = False,
     ) -> Page[ModelVersion]:
-        """Versions, newest first."""
+        """Versions, newest first; archived ones only when `include_archived`."""
+
+    def archive_model(self, model_id: ModelId, archive: Archive) -> None:
+        """Mark a model retired (once: ConflictError when it is archived already)."""
+
+    def archive_version(self, model_id: ModelId, version: int, archive: Archive) -> None:
+        """Mark a version retired (once: ConflictError when it is archived already)."""
 
     def current_alias(self, model_id: ModelId, alias: str) -> int | None:
         """The version an alias points to now, or None."""
@@ -163,6 +208,37 @@ class ModelRepository(Protocol):
 
     def alias_history(self, model_id: ModelId, alias: str | None) -> list[AliasMove]:
         """Every move of one alias (or of all aliases), oldest first."""
+
+
+class DecommissionRepository(Protocol):
+    """Model retirements waiting for their versions, who holds the blobs of retired
+    versions, and the record of every purge."""
+
+    def add_model_retirement(self, pending: PendingModelRetirement) -> None:
+        """Record that a model is to be archived once its last live version is."""
+
+    def model_retirement(self, model_id: ModelId) -> PendingModelRetirement | None:
+        """The model's pending retirement, or None."""
+
+    def remove_model_retirement(self, model_id: ModelId) -> None:
+        """Forget a model's pending retirement (it is archived now)."""
+
+    def lock_model(self, model_id: ModelId) -> None:
+        """Hold the model's row until the transaction ends, so concurrent retirements of its
+        versions run one after the other and each sees what the other did."""
+
+    def expired_blob_holds(self, now: datetime) -> list[BlobHolds]:
+        """Every holder (versions, run files) of each blob that some version archived with
+        `retain_until` at or before `now` holds, and when each blob was last purged."""
+
+    def add_purge(self, purge: ArtifactPurge) -> None:
+        """Record that a blob's bytes were deleted (append-only)."""
+
+    def last_purge(self, digest: str) -> ArtifactPurge | None:
+        """The latest purge of a blob, or None when it was never purged."""
+
+    def list_purges(self, page_size: int, cursor: str | None) -> Page[ArtifactPurge]:
+        """Purges, newest first."""
 
 
 class ArtifactIndex(Protocol):
@@ -197,6 +273,14 @@ class AuditLog(Protocol):
 
     def stored_events(self) -> Iterator[StoredEvent]:
         """Every event exactly as stored, in sequence order (for verification)."""
+
+    def stored_range(self, first_seq: int, last_seq: int) -> Iterator[StoredEvent]:
+        """The events first_seq..last_seq (both included) exactly as stored, in sequence
+        order (an evidence bundle's audit segment)."""
+
+    def seqs_about(self, subjects: Iterable[tuple[str, str]], *, through_seq: int) -> list[int]:
+        """The sequence numbers, ascending and at most `through_seq`, of the events whose
+        (subject_type, subject_id) is one of `subjects`."""
 
     def head(self) -> ChainHead:
         """The stored chain head."""
@@ -333,6 +417,195 @@ class EvaluationRepository(Protocol):
         """Comparisons of a model (with one candidate version, when given), newest first."""
 
 
+class EnvironmentRepository(Protocol):
+    """Environments, the version of each model current in each, the append-only history of
+    every change, and each model's governance settings (risk tier, monitor)."""
+
+    def add_environment(self, environment: Environment) -> None:
+        """Insert; AlreadyExistsError when the name or the order is taken."""
+
+    def get_environment(self, name: str) -> Environment:
+        """Raises NotFoundError."""
+
+    def list_environments(self) -> list[Environment]:
+        """Every environment by order."""
+
+    def count_alias_holders(self, alias: str) -> int:
+        """How many models have an alias of this name now."""
+
+    def current(self, model_id: ModelId, environment: str) -> CurrentVersion | None:
+        """The version of a model current in an environment, or None."""
+
+    def current_of_model(self, model_id: ModelId) -> list[CurrentVersion]:
+        """Where each version of a model is current, by environment name."""
+
+    def move_current(self, change: EnvironmentChange, *, expected_row_version: int | None) -> None:
+        """Make `change.version` current (or nothing, when None) and append `change` to the
+        history, if the current row is still at `expected_row_version` (None: no row);
+        ConflictError otherwise (another promotion moved it first)."""
+
+    def history(
+        self, model_id: ModelId, environment: str | None = None, version: int | None = None
+    ) -> list[EnvironmentChange]:
+        """Changes of a model (in one environment, of one version), oldest first."""
+
+    def change_at(
+        self, model_id: ModelId, environment: str, at: datetime
+    ) -> EnvironmentChange | None:
+        """The last change at or before `at`: what was current then (None: nothing ever)."""
+
+    def get_governance(self, model_id: ModelId) -> ModelGovernance | None:
+        """The model's tier and monitor, or None when never set."""
+
+    def save_governance(self, governance: ModelGovernance) -> None:
+        """Store tier and monitor if the stored row is at `governance.row_version - 1` (0: no
+        row yet); ConflictError otherwise."""
+
+
+class PromotionRepository(Protocol):
+    """Promotion requests, their approvals and gate decisions, and gate exceptions."""
+
+    def add_request(self, request: PromotionRequest) -> None:
+        """Insert; ConflictError when an open request for the same version, environment and
+        kind exists."""
+
+    def get_request(
+        self, request_id: PromotionRequestId, *, for_update: bool = False
+    ) -> PromotionRequest:
+        """Raises NotFoundError. `for_update` locks the row until the transaction ends."""
+
+    def save_request(self, request: PromotionRequest) -> None:
+        """Store the request if the stored row is at `request.row_version - 1`; ConflictError
+        otherwise (another writer changed it first)."""
+
+    def list_requests(
+        self,
+        *,
+        model_id: ModelId | None,
+        version: int | None,
+        status: RequestStatus | None,
+        page_size: int,
+        cursor: str | None,
+        visible: ProjectFilter | None = None,
+    ) -> Page[PromotionRequest]:
+        """Requests newest first, filtered, only in projects `visible` lets through."""
+
+    def put_approval(self, approval: Approval) -> None:
+        """Insert an approval, or renew the reviewer's earlier one on the same request."""
+
+    def approvals(self, request_id: PromotionRequestId) -> list[Approval]:
+        """Approvals of a request, oldest first."""
+
+    def add_decision(self, decision: GateDecision) -> None:
+        """Insert a gate decision (immutable)."""
+
+    def decisions(
+        self,
+        *,
+        request_id: PromotionRequestId | None = None,
+        model_id: ModelId | None = None,
+        version: int | None = None,
+        decision_id: str | None = None,
+    ) -> list[GateDecision]:
+        """Gate decisions matching every filter given, oldest first."""
+
+    def add_exception(self, exception: GateException) -> None:
+        """Insert a gate exception."""
+
+    def get_exception(
+        self, exception_id: GateExceptionId, *, for_update: bool = False
+    ) -> GateException:
+        """Raises NotFoundError. `for_update` locks the row until the transaction ends."""
+
+    def save_exception(self, exception: GateException) -> None:
+        """Store the exception if the stored row is at `exception.row_version - 1`;
+        ConflictError otherwise."""
+
+    def exceptions(
+        self, model_id: ModelId, version: int | None = None, environment: str | None = None
+    ) -> list[GateException]:
+        """Exceptions of a model (of one version, in one environment), oldest first."""
+
+
+class ModelCardRepository(Protocol):
+    """The narrative sections of model cards, per model version and section."""
+
+    def sections(self, model_id: ModelId, version: int) -> dict[str, NarrativeSection]:
+        """The sections of one version's card that were ever written, by name."""
+
+    def save_section(self, model_id: ModelId, version: int, section: NarrativeSection) -> None:
+        """Store an edited section (its row_version one more than the stored one's, 1 for a
+        first edit); raises ConflictError (field `row_version`) when the stored section is
+        not at `section.row_version - 1` any more, NotFoundError when the version does not
+        exist."""
+
+
+class LineageRepository(Protocol):
+    """The lineage graph's edges (lockgate.domain.governance.lineage), recorded in the same
+    unit of work as the objects they link."""
+
+    def add_edge(self, edge: LineageEdge) -> bool:
+        """Record an edge; recording the same (source, target, relation) again is a no-op
+        that returns False.
+
+        Example (a promotion, in the unit of work that moves the version):
+            uow.lineage.add_edge(LineageEdge(
+                LineageNode.model_version(model.id, version), LineageNode.promotion(request.id),
+                LineageRelation.PROMOTED, now, model.project_id))
+        """
+
+    def dataset_versions(self, project_id: str, name: str) -> list[LineageNode]:
+        """The nodes of every version of a project's dataset that lineage recorded (read by
+        a run or evaluated on), ordered by fingerprint."""
+
+    def walk(
+        self,
+        starts: Sequence[LineageNode],
+        direction: LineageDirection,
+        *,
+        project_id: str,
+        max_depth: int,
+        max_nodes: int = MAX_NODES,
+    ) -> LineageGraph:
+        """The graph reached from `starts` by following edges of one project upstream (to
+        sources), downstream (to targets) or both, at most `max_depth` edges away and at
+        most `max_nodes` nodes (then `truncated`); every node with its label and times."""
+
+
+class PolicyRepository(Protocol):
+    """The versions of each project policy. A version's source never changes; its status
+    does, checked against its `row_version`, and one version per name is active at most."""
+
+    def add_policy(self, policy: ProjectPolicy) -> None:
+        """Insert; ConflictError when that version of the name exists (a concurrent
+        proposal took it)."""
+
+    def get_policy(
+        self, project_id: ProjectId, name: str, version: int, *, for_update: bool = False
+    ) -> ProjectPolicy:
+        """Raises NotFoundError."""
+
+    def latest_version(self, project_id: ProjectId, name: str) -> int:
+        """The highest version of the name (0 when it has none)."""
+
+    def active_policies(self, project_id: ProjectId) -> list[ProjectPolicy]:
+        """The active version of each of the project's policies, by name."""
+
+    def list_policies(
+        self,
+        project_id: ProjectId,
+        name: str | None,
+        status: PolicyStatus | None,
+        page_size: int,
+        cursor: str | None,
+    ) -> Page[ProjectPolicy]:
+        """Versions by name, newest version first; of one name or status when given."""
+
+    def save_policy(self, policy: ProjectPolicy) -> None:
+        """Store a new status (its `row_version` one more than the stored one); ConflictError
+        when the stored row moved on or another version of the name is active."""
+
+
 class UnitOfWork(Protocol):
     """One metadata transaction and its repositories. Leaving the block without commit()
     rolls back."""
@@ -347,6 +620,12 @@ class UnitOfWork(Protocol):
     credentials: CredentialRepository
     packages: PackageRepository
     evaluations: EvaluationRepository
+    model_cards: ModelCardRepository
+    environments: EnvironmentRepository
+    promotions: PromotionRepository
+    decommission: DecommissionRepository
+    lineage: LineageRepository
+    policies: PolicyRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -384,3 +663,7 @@ class BlobStore(Protocol):
 
     def size(self, digest: str) -> int:
         """The blob's size in bytes; raises NotFoundError."""
+
+    def delete(self, digest: str) -> None:
+        """Remove a blob's bytes for good (artifact retention); durable when it returns.
+        Deleting a blob that is not stored does nothing."""

@@ -23,6 +23,8 @@ SBOM_MEDIA_TYPE = "application/vnd.cyclonedx+json"
 
 router = APIRouter(prefix="/api/v1/models", tags=["registry"], responses=ERROR_RESPONSES)
 
+IncludeArchived = Annotated[bool, Query(description="Also list retired (archived) ones.")]
+
 
 @router.post("", status_code=201, openapi_extra=requires(Permission.MODEL_WRITE))
 def create_model(body: ModelIn, platform: PlatformDep, caller: CallerDep) -> ModelOut:
@@ -40,9 +42,12 @@ def list_models(
     project: Annotated[str | None, Query(max_length=128)] = None,
     page_size: PageSize = 100,
     page_token: PageToken = None,
+    include_archived: IncludeArchived = False,
 ) -> PageOut[ModelOut]:
-    """List models by name, of one project or all."""
-    page = platform.registry.list_models(caller, project, page_size, page_token)
+    """List models by name, of one project or all (retired ones with `include_archived`)."""
+    page = platform.registry.list_models(
+        caller, project, page_size, page_token, include_archived=include_archived
+    )
     return PageOut(
         items=[ModelOut.from_domain(m) for m in page.items], next_page_token=page.next_cursor
     )
@@ -79,9 +84,12 @@ def list_versions(
     caller: CallerDep,
     page_size: PageSize = 100,
     page_token: PageToken = None,
+    include_archived: IncludeArchived = False,
 ) -> PageOut[VersionOut]:
-    """Versions of a model, newest first."""
-    page = platform.registry.list_versions(caller, name, page_size, page_token)
+    """Versions of a model, newest first (retired ones with `include_archived`)."""
+    page = platform.registry.list_versions(
+        caller, name, page_size, page_token, include_archived=include_archived
+    )
     return PageOut(
         items=[VersionOut.from_domain(v) for v in page.items], next_page_token=page.next_cursor
     )

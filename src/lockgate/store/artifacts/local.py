@@ -123,6 +123,27 @@ class LocalBlobStore:
             raise NotFoundError(f"blob {digest} not found", field="digest")
         return size
 
+    def delete(self, digest: str) -> None:
+        """Remove a blob for good: unlink it and fsync its directory, so the removal is
+        durable when this returns. A blob that is not stored is no error.
+
+        Raises:
+            LockgateError: The blob's path holds something other than a regular file.
+        """
+        check_digest(digest)
+        self._check_inside_root(digest)
+        try:
+            with (
+                self._read_errors(digest),
+                self._directory(_blob_dir(digest), create=False) as dir_fd,
+            ):
+                if self._stored_size(digest, dir_fd) is None:
+                    return
+                _remove(digest, dir_fd)
+                os.fsync(dir_fd)
+        except NotFoundError:
+            return  # its directory was never created: nothing to delete
+
     def sweep_temp(self, older_than_seconds: float) -> int:
         """Delete temporary files left by interrupted uploads.
 

@@ -122,6 +122,17 @@ class S3BlobStore:
             raise NotFoundError(f"blob {digest} not found", field="digest")
         return size
 
+    def delete(self, digest: str) -> None:
+        """Remove a blob for good (one DeleteObject; S3 answers the same whether or not the
+        object existed, so deleting a missing blob is no error).
+
+        On a versioned bucket this leaves a delete marker: lifecycle rules decide when the
+        old version's bytes go.
+        """
+        key = self.key(digest)
+        with self._errors("delete", digest):
+            self._s3().delete_object(Bucket=self._bucket, Key=key)
+
     def key(self, digest: str) -> str:
         """The object key of a blob (the digest is validated first)."""
         check_digest(digest)

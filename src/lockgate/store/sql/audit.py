@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import cast
 
@@ -26,6 +26,7 @@ __all__ = ["SqlAuditLog"]
 
 _HEAD_ID = 1
 _READ_CHUNK = 1000
+_SUBJECT_CHUNK = 200
 
 
 class SqlAuditLog:
@@ -99,6 +100,38 @@ class SqlAuditLog:
             if len(rows) < _READ_CHUNK:
                 return
             after = rows[-1]["seq"]
+
+    def stored_range(self, first_seq: int, last_seq: int) -> Iterator[StoredEvent]:
+        after = first_seq - 1
+        while after < last_seq:
+            rows = (
+                self._connection.execute(
+                    sa.select(audit_events)
+                    .where(audit_events.c.seq > after, audit_events.c.seq <= last_seq)
+                    .order_by(audit_events.c.seq)
+                    .limit(_READ_CHUNK)
+                )
+                .mappings()
+                .all()
+            )
+            for row in rows:
+                yield _stored(row)
+            if len(rows) < _READ_CHUNK:
+                return
+            after = rows[-1]["seq"]
+
+    def seqs_about(self, subjects: Iterable[tuple[str, str]], *, through_seq: int) -> list[int]:
+        wanted = sorted(set(subjects))
+        found: set[int] = set()
+        # One indexed lookup per chunk of subjects (subject_type, subject_id, seq).
+        for start in range(0, len(wanted), _SUBJECT_CHUNK):
+            chunk = wanted[start : start + _SUBJECT_CHUNK]
+            query = sa.select(audit_events.c.seq).where(
+                sa.tuple_(audit_events.c.subject_type, audit_events.c.subject_id).in_(chunk),
+                audit_events.c.seq <= through_seq,
+            )
+            found.update(self._connection.execute(query).scalars())
+        return sorted(found)
 
     def head(self) -> ChainHead:
         return self._read_head(for_update=False)

@@ -24,12 +24,18 @@ from lockgate.store.protocols import (
     ArtifactIndex,
     AuditLog,
     CredentialRepository,
+    DecommissionRepository,
+    EnvironmentRepository,
     EvaluationRepository,
     GrantRepository,
+    LineageRepository,
+    ModelCardRepository,
     ModelRepository,
     PackageRepository,
+    PolicyRepository,
     PrincipalRepository,
     ProjectRepository,
+    PromotionRepository,
     RunRepository,
 )
 from lockgate.store.sql.engine import DriverStatement
@@ -256,6 +262,12 @@ class GroupUnitOfWork:
     credentials: CredentialRepository
     packages: PackageRepository
     evaluations: EvaluationRepository
+    environments: EnvironmentRepository
+    promotions: PromotionRepository
+    model_cards: ModelCardRepository
+    decommission: DecommissionRepository
+    lineage: LineageRepository
+    policies: PolicyRepository
 
     def __init__(self, group: CommitGroup, ids: IdFactory | None = None) -> None:
         self._group = group

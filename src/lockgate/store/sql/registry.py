@@ -3,18 +3,20 @@ with their full history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 
 from lockgate.domain.access import ProjectFilter
-from lockgate.domain.errors import NotFoundError
+from lockgate.domain.errors import AlreadyExistsError, ConflictError, NotFoundError
 from lockgate.domain.identity import Actor
 from lockgate.domain.pagination import Page, decode_cursor
 from lockgate.domain.registry import (
     AliasMove,
+    Archive,
     ColumnSpec,
     ModelId,
     ModelVersion,
@@ -36,9 +38,11 @@ from lockgate.store.sql.grants import visible_projects
 from lockgate.store.sql.tables import (
     alias_moves,
     model_aliases,
+    model_archives,
     model_version_files,
     model_versions,
     registered_models,
+    version_archives,
 )
 
 __all__ = ["SqlModelRepository"]
@@ -78,7 +82,7 @@ class SqlModelRepository:
             self._connection.execute(_models.insert(), row)
 
     def get_model(self, name: str) -> RegisteredModel:
-        row = self._connection.execute(sa.select(_models).where(_models.c.name == name)).first()
+        row = self._connection.execute(_models_query().where(_models.c.name == name)).first()
         if row is None:
             raise NotFoundError(f"model {name!r} does not exist")
         return _model(row._mapping)
@@ -89,15 +93,19 @@ class SqlModelRepository:
         page_size: int,
         cursor: str | None,
         visible: ProjectFilter | None = None,
+        *,
+        include_archived: bool = False,
     ) -> Page[RegisteredModel]:
         query = (
-            sa.select(_models)
+            _models_query()
             .where(visible_projects(_models.c.project_id, visible))
             .order_by(_models.c.name)
             .limit(page_size + 1)
         )
         if project_id is not None:
             query = query.where(_models.c.project_id == project_id)
+        if not include_archived:
+            query = query.where(model_archives.c.model_id.is_(None))
         if cursor is not None:
             (after,) = decode_cursor(cursor, arity=1)
             query = query.where(_models.c.name > str(after))
@@ -150,26 +158,59 @@ class SqlModelRepository:
         return found[0]
 
     def latest_version(self, model_name: str) -> ModelVersion:
-        query = _versions_of(model_name).order_by(model_versions.c.version.desc()).limit(1)
+        query = (
+            _versions_of(model_name)
+            .where(version_archives.c.version.is_(None))
+            .order_by(model_versions.c.version.desc())
+            .limit(1)
+        )
         found = self._load_versions(query)
         if not found:
             self.get_model(model_name)  # NotFoundError naming the model when it is missing
-            raise NotFoundError(f"model {model_name!r} has no versions yet")
+            raise NotFoundError(f"model {model_name!r} has no versions yet (or only archived)")
         return found[0]
 
     def list_versions(
-        self, model_name: str, page_size: int, cursor: str | None
+        self,
+        model_name: str,
+        page_size: int,
+        cursor: str | None,
+        *,
+        include_archived: bool = False,
     ) -> Page[ModelVersion]:
         self.get_model(model_name)
         query = (
             _versions_of(model_name).order_by(model_versions.c.version.desc()).limit(page_size + 1)
         )
+        if not include_archived:
+            query = query.where(version_archives.c.version.is_(None))
         if cursor is not None:
             (before,) = decode_cursor(cursor, arity=1)
             if not isinstance(before, int) or isinstance(before, bool):
                 before = 0
             query = query.where(model_versions.c.version < before)
         return page_of(self._load_versions(query), page_size, lambda v: [v.version])
+
+    def archive_model(self, model_id: ModelId, archive: Archive) -> None:
+        with _archiving(
+            self._connection,
+            archived_already=f"model {model_id} is archived already",
+            missing=f"model {model_id} does not exist",
+        ):
+            self._connection.execute(
+                model_archives.insert(), {"model_id": model_id, **_archive_row(archive)}
+            )
+
+    def archive_version(self, model_id: ModelId, version: int, archive: Archive) -> None:
+        with _archiving(
+            self._connection,
+            archived_already=f"version {version} of model {model_id} is archived already",
+            missing=f"model {model_id} has no version {version}",
+        ):
+            self._connection.execute(
+                version_archives.insert(),
+                {"model_id": model_id, "version": version, **_archive_row(archive)},
+            )
 
     def current_alias(self, model_id: ModelId, alias: str) -> int | None:
         version = self._connection.execute(
@@ -267,12 +308,67 @@ class SqlModelRepository:
         ]
 
 
+def _archive_columns(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    return [
+        table.c.archived_at,
+        table.c.archived_by,
+        table.c.reason.label("archive_reason"),
+        table.c.retain_until,
+    ]
+
+
+def _models_query() -> sa.Select[Any]:
+    return sa.select(_models, *_archive_columns(model_archives)).outerjoin(
+        model_archives, model_archives.c.model_id == _models.c.id
+    )
+
+
 def _versions_of(model_name: str) -> sa.Select[Any]:
     return (
-        sa.select(model_versions, _models.c.name.label("model_name"))
+        sa.select(
+            model_versions, _models.c.name.label("model_name"), *_archive_columns(version_archives)
+        )
         .join(_models, _models.c.id == model_versions.c.model_id)
+        .outerjoin(
+            version_archives,
+            sa.and_(
+                version_archives.c.model_id == model_versions.c.model_id,
+                version_archives.c.version == model_versions.c.version,
+            ),
+        )
         .where(_models.c.name == model_name)
     )
+
+
+def _archive_row(archive: Archive) -> dict[str, object]:
+    return {
+        "archived_at": to_micros(archive.archived_at),
+        "archived_by": archive.archived_by,
+        "reason": archive.reason,
+        "retain_until": to_micros(archive.retain_until),
+    }
+
+
+def _archive(row: sa.RowMapping) -> Archive | None:
+    if row["archived_at"] is None:
+        return None
+    return Archive(
+        archived_at=from_micros(row["archived_at"]),
+        archived_by=Actor(row["archived_by"]),
+        reason=row["archive_reason"],
+        retain_until=from_micros(row["retain_until"]),
+    )
+
+
+@contextmanager
+def _archiving(connection: sa.Connection, *, archived_already: str, missing: str) -> Iterator[None]:
+    """An archive row is written once: a second one is a conflict (a concurrent retirement
+    got there first)."""
+    try:
+        with translate_integrity(connection, duplicate=archived_already, missing=missing):
+            yield
+    except AlreadyExistsError as exc:
+        raise ConflictError(archived_already) from exc
 
 
 def _model(row: sa.RowMapping) -> RegisteredModel:
@@ -285,6 +381,7 @@ def _model(row: sa.RowMapping) -> RegisteredModel:
         metadata=cast(dict[str, str], from_json(row["metadata"])),
         created_at=from_micros(row["created_at"]),
         created_by=Actor(row["created_by"]),
+        archive=_archive(row),
     )
 
 
@@ -324,4 +421,5 @@ def _version(
         created_at=from_micros(row["created_at"]),
         created_by=Actor(row["created_by"]),
         aliases=tuple(aliases),
+        archive=_archive(row),
     )

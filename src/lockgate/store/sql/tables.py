@@ -15,23 +15,37 @@ __all__ = [
     "VALUE_INDEX_PREFIX",
     "alias_moves",
     "api_tokens",
+    "approvals",
+    "artifact_purges",
     "audit_events",
     "audit_head",
     "datasets",
+    "environment_current",
+    "environment_history",
+    "environments",
     "evaluation_comparisons",
     "evaluations",
+    "gate_decisions",
+    "gate_exceptions",
     "grants",
     "latest_metrics",
+    "lineage_edges",
     "login_failures",
     "login_sessions",
     "metadata",
     "metrics",
     "model_aliases",
+    "model_archives",
+    "model_card_sections",
+    "model_governance",
+    "model_retirements",
     "model_version_files",
     "model_versions",
     "params",
     "principals",
+    "project_policies",
     "projects",
+    "promotion_requests",
     "registered_models",
     "run_artifacts",
     "run_inputs",
@@ -40,6 +54,7 @@ __all__ = [
     "tags",
     "team_members",
     "value_prefix",
+    "version_archives",
     "version_manifests",
 ]
 
@@ -467,3 +482,300 @@ evaluation_comparisons = sa.Table(
     sa.ForeignKeyConstraint(["baseline_evaluation_id"], ["evaluations.id"]),
     sa.Index(None, "model_id", "candidate_version", "created_at"),
 )
+
+# --- Decommissioning (migration 0009): archived models and versions, and artifact purges. ---
+
+# A retired model: archived once, never un-archived; its versions are archived first.
+model_archives = sa.Table(
+    "model_archives",
+    metadata,
+    _id("model_id"),
+    _time("archived_at"),
+    _actor("archived_by"),
+    sa.Column("reason", sa.Text(), nullable=False),
+    _time("retain_until"),
+    sa.PrimaryKeyConstraint("model_id"),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+)
+
+# A model retirement waiting for its versions' retirement requests (approvals); removed
+# when the model is archived.
+model_retirements = sa.Table(
+    "model_retirements",
+    metadata,
+    _id("model_id"),
+    _time("requested_at"),
+    _actor("requested_by"),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint("model_id"),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+)
+
+# A retired version: still readable, no longer listed by default, its bytes kept until
+# `retain_until` (archived_at plus the retention setting at the time).
+version_archives = sa.Table(
+    "version_archives",
+    metadata,
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    _time("archived_at"),
+    _actor("archived_by"),
+    sa.Column("reason", sa.Text(), nullable=False),
+    _time("retain_until"),
+    sa.PrimaryKeyConstraint("model_id", "version"),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+    sa.Index(None, "retain_until"),
+)
+
+# Append-only: each time retention deleted a blob's bytes, and for which archived versions.
+artifact_purges = sa.Table(
+    "artifact_purges",
+    metadata,
+    _id(primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    _time("purged_at"),
+    _actor("purged_by"),
+    sa.Column("reason", sa.Text(), nullable=False),
+    # JSON list of the archived versions that held the blob, as "model/version".
+    sa.Column("versions", sa.Text(), nullable=False),
+    sa.Index(None, "digest", "purged_at"),
+    sa.Index(None, "purged_at", "id"),
+)
+
+# Retention asks "who else holds this blob?" by digest.
+sa.Index("ix_model_version_files_digest", model_version_files.c.digest)
+sa.Index("ix_run_artifacts_digest", run_artifacts.c.digest)
+
+# --- Governed promotion (migration 0005, helper A): environments, risk tiers, promotion
+# requests with their approvals and gate decisions, gate exceptions, and what is current in
+# each environment with its append-only history. ---
+
+# Platform-wide stages, by order; a name is also the registry alias of the current version.
+environments = sa.Table(
+    "environments",
+    metadata,
+    sa.Column("name", sorted_text(64), primary_key=True),
+    sa.Column("order", sa.Integer(), nullable=False, unique=True),
+    sa.Column("description", sa.Text(), nullable=False),
+    _time("created_at"),
+    _actor("created_by"),
+)
+
+# A model's risk tier and monitor; no row means the default tier (medium) and no monitor.
+model_governance = sa.Table(
+    "model_governance",
+    metadata,
+    _id("model_id", primary_key=True),
+    sa.Column("tier", sa.String(16), nullable=False),
+    sa.Column("monitor", sa.Text(), nullable=True),
+    _time("updated_at"),
+    _actor("updated_by"),
+    sa.Column("row_version", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+)
+
+promotion_requests = sa.Table(
+    "promotion_requests",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    _actor("requested_by"),
+    _time("requested_at"),
+    _time("closed_at", nullable=True),
+    sa.Column("closed_by", sa.String(256), nullable=True),
+    sa.Column("comment", sa.Text(), nullable=False),
+    # `model_id:version:environment:kind` while open, NULL once closed: one open request each.
+    sa.Column("open_key", sa.String(128), nullable=True, unique=True),
+    sa.Column("row_version", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+    sa.ForeignKeyConstraint(["environment"], ["environments.name"]),
+    sa.Index(None, "model_id", "version", "id"),
+    sa.Index(None, "project_id", "status", "id"),
+    sa.Index(None, "status", "id"),
+)
+
+# One approval per reviewer and request (an expired one is renewed in place).
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    _id(primary_key=True),
+    _id("request_id"),
+    _actor("reviewer"),
+    _time("approved_at"),
+    _time("expires_at"),
+    sa.Column("comment", sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(["request_id"], ["promotion_requests.id"]),
+    sa.UniqueConstraint("request_id", "reviewer"),
+)
+
+# Every evaluation of a request's gates: the input document byte for byte as hashed, the
+# per-gate results and the outcome.
+gate_decisions = sa.Table(
+    "gate_decisions",
+    metadata,
+    _id(primary_key=True),
+    _id("request_id"),
+    _id("project_id"),
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    _time("decided_at"),
+    _actor("decided_by"),
+    sa.Column("input_json", sa.Text(), nullable=False),
+    sa.Column("input_sha256", sa.String(64), nullable=False),
+    sa.Column("policy_digest", sa.String(128), nullable=False),
+    sa.Column("results_json", sa.Text(), nullable=False),
+    sa.Column("allowed", sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(["request_id"], ["promotion_requests.id"]),
+    sa.Index(None, "request_id", "decided_at"),
+    sa.Index(None, "model_id", "version", "decided_at"),
+)
+
+# The version of each model current in each environment (moved only by a promotion).
+environment_current = sa.Table(
+    "environment_current",
+    metadata,
+    _id("model_id"),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    _time("since"),
+    sa.Column("request_id", sa.String(32), nullable=True),
+    sa.Column("row_version", sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "environment"),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+    sa.ForeignKeyConstraint(["environment"], ["environments.name"]),
+)
+
+# Append-only: every move of an environment's current version, who asked, who made it, why,
+# and the request and gate decision behind it.
+environment_history = sa.Table(
+    "environment_history",
+    metadata,
+    _id(primary_key=True),
+    _id("model_id"),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=True),
+    sa.Column("previous_version", sa.Integer(), nullable=True),
+    sa.Column("request_id", sa.String(32), nullable=True),
+    sa.Column("decision_id", sa.String(32), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    _actor("requested_by"),
+    _time("changed_at"),
+    _actor("changed_by"),
+    sa.ForeignKeyConstraint(["model_id"], ["registered_models.id"]),
+    sa.ForeignKeyConstraint(["environment"], ["environments.name"]),
+    sa.Index(None, "model_id", "environment", "changed_at"),
+)
+
+# Waivers of one gate for one version in one environment; `expired` is derived, never stored.
+gate_exceptions = sa.Table(
+    "gate_exceptions",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("environment", sa.String(64), nullable=False),
+    sa.Column("gate", sa.String(64), nullable=False),
+    sa.Column("justification", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    _actor("requested_by"),
+    _time("requested_at"),
+    _time("expires_at"),
+    sa.Column("approved_by", sa.String(256), nullable=True),
+    _time("approved_at", nullable=True),
+    sa.Column("revoked_by", sa.String(256), nullable=True),
+    _time("revoked_at", nullable=True),
+    sa.Column("revoke_reason", sa.Text(), nullable=False),
+    sa.Column("row_version", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+    sa.ForeignKeyConstraint(["environment"], ["environments.name"]),
+    sa.Index(None, "model_id", "version", "environment"),
+)
+# --- end of governed promotion ---
+
+# --- project policies (migration 0006) ---
+# One row per version of a project's gate policy. `active_name` is the name while the version
+# is active and NULL otherwise: its unique constraint keeps one active version per name.
+project_policies = sa.Table(
+    "project_policies",
+    metadata,
+    _id(primary_key=True),
+    _id("project_id"),
+    sa.Column("name", sorted_text(64), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("source", sa.Text(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("tests", sa.Text(), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("active_name", sa.String(64), nullable=True),
+    _actor("proposed_by"),
+    _time("proposed_at"),
+    sa.Column("reviewed_by", sa.String(256), nullable=True),
+    _time("reviewed_at", nullable=True),
+    sa.Column("comment", sa.Text(), nullable=False),
+    _time("superseded_at", nullable=True),
+    sa.Column("row_version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("project_id", "name", "version"),
+    sa.UniqueConstraint("project_id", "active_name"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index(None, "project_id", "status"),
+)
+# --- end of project policies ---
+
+# --- model cards (migration 0007) ---
+# The narrative sections people write on a version's card; `row_version` counts the edits of a
+# section, and an edit succeeds only against the row_version it was based on.
+model_card_sections = sa.Table(
+    "model_card_sections",
+    metadata,
+    _id("model_id"),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("section", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    _time("updated_at"),
+    _actor("updated_by"),
+    sa.Column("row_version", sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint("model_id", "version", "section"),
+    sa.ForeignKeyConstraint(
+        ["model_id", "version"], ["model_versions.model_id", "model_versions.version"]
+    ),
+)
+# --- end of model cards ---
+
+# --- lineage (migration 0008) ---
+# One edge of the lineage graph: `source` flowed into `target` (nodes written `<kind>:<id>`,
+# lockgate.domain.governance.lineage). The primary key makes recording an edge idempotent and
+# its index serves walks downstream; the index on `target` serves walks upstream.
+lineage_edges = sa.Table(
+    "lineage_edges",
+    metadata,
+    sa.Column("source", sorted_text(320), nullable=False),
+    sa.Column("target", sorted_text(320), nullable=False),
+    sa.Column("relation", sa.String(32), nullable=False),
+    _id("project_id"),
+    _time("created_at"),
+    sa.PrimaryKeyConstraint("source", "target", "relation"),
+    sa.ForeignKeyConstraint(["project_id"], ["projects.id"]),
+    sa.Index(None, "target"),
+)
+# --- end of lineage ---

@@ -12,23 +12,35 @@ from lockgate.store.protocols import (
     ArtifactIndex,
     AuditLog,
     CredentialRepository,
+    DecommissionRepository,
+    EnvironmentRepository,
     EvaluationRepository,
     GrantRepository,
+    LineageRepository,
+    ModelCardRepository,
     ModelRepository,
     PackageRepository,
+    PolicyRepository,
     PrincipalRepository,
     ProjectRepository,
+    PromotionRepository,
     RunRepository,
 )
 from lockgate.store.sql.artifacts import SqlArtifactIndex
 from lockgate.store.sql.audit import SqlAuditLog
 from lockgate.store.sql.credentials import SqlCredentialRepository
+from lockgate.store.sql.decommission import SqlDecommissionRepository
 from lockgate.store.sql.engine import READ_ONLY_OPTION
+from lockgate.store.sql.environments import SqlEnvironmentRepository
 from lockgate.store.sql.evaluations import SqlEvaluationRepository
 from lockgate.store.sql.grants import SqlGrantRepository
+from lockgate.store.sql.lineage import SqlLineageRepository
+from lockgate.store.sql.model_cards import SqlModelCardRepository
 from lockgate.store.sql.packages import SqlPackageRepository
+from lockgate.store.sql.policies import SqlPolicyRepository
 from lockgate.store.sql.principals import SqlPrincipalRepository
 from lockgate.store.sql.projects import SqlProjectRepository
+from lockgate.store.sql.promotions import SqlPromotionRepository
 from lockgate.store.sql.registry import SqlModelRepository
 from lockgate.store.sql.runs import SqlRunRepository
 
@@ -46,6 +58,12 @@ class _Repositories(Protocol):
     credentials: CredentialRepository
     packages: PackageRepository
     evaluations: EvaluationRepository
+    environments: EnvironmentRepository
+    promotions: PromotionRepository
+    model_cards: ModelCardRepository
+    decommission: DecommissionRepository
+    lineage: LineageRepository
+    policies: PolicyRepository
 
 
 def bind_repositories(
@@ -62,6 +80,12 @@ def bind_repositories(
     unit.credentials = SqlCredentialRepository(connection)
     unit.packages = SqlPackageRepository(connection)
     unit.evaluations = SqlEvaluationRepository(connection)
+    unit.environments = SqlEnvironmentRepository(connection)
+    unit.promotions = SqlPromotionRepository(connection)
+    unit.model_cards = SqlModelCardRepository(connection)
+    unit.decommission = SqlDecommissionRepository(connection)
+    unit.lineage = SqlLineageRepository(connection)
+    unit.policies = SqlPolicyRepository(connection)
 
 
 class SqlUnitOfWork:
@@ -86,6 +110,12 @@ class SqlUnitOfWork:
     credentials: CredentialRepository
     packages: PackageRepository
     evaluations: EvaluationRepository
+    environments: EnvironmentRepository
+    promotions: PromotionRepository
+    model_cards: ModelCardRepository
+    decommission: DecommissionRepository
+    lineage: LineageRepository
+    policies: PolicyRepository
 
     def __init__(
         self, engine: sa.Engine, ids: IdFactory | None = None, *, read_only: bool = False
