@@ -40,10 +40,30 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = lockgate("demo", "--no-serve", "--home", str(home))
     assert result.exit_code == 0, result.output
     assert "seeded project churn: 38 runs (3 failed, 2 killed)" in result.stdout
-    assert "evaluated: churn-scorer v2 vs champion v1 on churn-holdout-2026-11: FAIL" in (
-        result.stdout.replace("\n", " ")
+    stdout = result.stdout.replace("\n", " ")
+    assert "evaluated: churn-scorer v2 vs champion v1 on churn-holdout-2026-11: FAIL" in stdout
+    assert (
+        "promoted: churn-scorer/1 (critical) dev -> staging -> production, approved by dana "
+        "and eli" in stdout
     )
+    assert "blocked: churn-scorer/2 -> staging is open: approvals: 0 of 2" in stdout
+    assert "roc_auc on new customers=true worsened" in stdout
     return home
+
+
+def test_demo_governs_the_scorer(demo_home: Path) -> None:
+    settings = Settings(home=demo_home)
+    with Client("http://localhost", transport=InProcessTransport(create_app(settings))) as client:
+        assert client.promotions.governance(SCORER).tier == "critical"
+        current = {c.environment: c.version for c in client.environments.current(SCORER)}
+        assert current == {"dev": 2, "staging": 1, "production": 1}
+        promoted = [r for r in client.promotions.list(SCORER) if r.environment == "production"]
+        assert [r.status for r in promoted] == ["promoted"]
+        approvers = {a.reviewer for a in client.promotions.get(promoted[0].id).approvals}
+        assert approvers == {"user:dana", "user:eli"}
+        (blocked,) = client.promotions.list(SCORER, status="open")
+        assert (blocked.version, blocked.environment) == (2, "staging")
+        assert client.models.resolve(f"{SCORER}@production").version == 1
 
 
 def test_demo_data_is_complete(demo_home: Path) -> None:

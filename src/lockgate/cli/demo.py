@@ -37,9 +37,10 @@ def demo(
     state: CliState, no_serve: bool, host: str | None, port: int | None, serving_port: int
 ) -> None:
     """Seed a realistic demo (project `churn`: 38 runs, 3 models with aliases, one a real
-    scikit-learn model with a challenger compared against its champion) into the embedded
-    store, then serve it: the API server, and the
-    inference server answering for `churn-scorer@champion`. Seeding twice changes nothing."""
+    critical-tier scikit-learn model whose champion is promoted to production with two
+    reviewers' approvals, and whose challenger, compared against it, is blocked on its way to
+    staging) into the embedded store, then serve it: the API server, and the inference server
+    answering for `churn-scorer@champion`. Seeding twice changes nothing."""
     from lockgate.server.app import create_app
     from lockgate.server.inprocess import InProcessTransport
     from lockgate.store.sql import upgrade
@@ -51,7 +52,13 @@ def demo(
     console = stdout_console()
     transport = InProcessTransport(create_app(settings))
     client = Client("http://localhost", transport=transport)
-    summary = seed_demo(client)
+    # The demo reviewers act with their own tokens, so the app they call checks tokens.
+    reviewers = InProcessTransport(create_app(settings.model_copy(update={"auth_enabled": True})))
+    summary = seed_demo(
+        client,
+        reviewer_client=lambda token: Client("http://localhost", token=token, transport=reviewers),
+    )
+    reviewers.close()
     if summary is None:
         console.print(f"project [bold]{PROJECT}[/bold] already seeded in {redact_url(url)}")
     else:
@@ -62,6 +69,9 @@ def demo(
         )
         if summary.verdict is not None:
             console.print(f"evaluated: {summary.verdict}", highlight=False, soft_wrap=True)
+        if summary.governed is not None:
+            console.print(f"promoted: {summary.governed.promoted}", highlight=False, soft_wrap=True)
+            console.print(f"blocked: {summary.governed.blocked}", highlight=False, soft_wrap=True)
     if no_serve:
         client.close()
         return

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lockgate.api.evaluation import ComparisonOut
 from lockgate.api.tracking import EnvironmentIn
+from lockgate.cli.demo_governance import GovernedDemo, ReviewerClient, seed_governance
 from lockgate.sdk import ActiveRun, Client, ColumnSpecIO, MetricPoint, SignatureIO
 
 __all__ = ["PROJECT", "DemoSummary", "seed_demo"]
@@ -59,6 +60,9 @@ class DemoSummary:
     models: tuple[str, ...]
     verdict: str | None = None
     """The demo comparison's verdict in one line, when scikit-learn is installed."""
+    governed: GovernedDemo | None = None
+    """The promoted and the blocked promotion, when reviewers could act (scikit-learn
+    installed and a reviewer client given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,9 +264,12 @@ def _register(client: Client, ranked: list[ActiveRun]) -> tuple[str, ...]:
     return tuple(MODELS)
 
 
-def seed_demo(client: Client, *, seed: int = 7) -> DemoSummary | None:
+def seed_demo(
+    client: Client, *, reviewer_client: ReviewerClient | None = None, seed: int = 7
+) -> DemoSummary | None:
     """Seed the demo through `client`; None (and nothing written) when project `churn`
-    already exists, so seeding twice never duplicates."""
+    already exists, so seeding twice never duplicates. `reviewer_client` makes the clients
+    of the demo reviewers (from their API tokens), who approve the governed promotions."""
     if client.projects.exists(PROJECT):
         return None
     rng = random.Random(seed)  # demo data: determinism matters, not secrecy
@@ -281,6 +288,7 @@ def seed_demo(client: Client, *, seed: int = 7) -> DemoSummary | None:
 
     served = seed_scorer(client, PROJECT) is not None
     verdict = None
+    governed = None
     if served:
         from lockgate.cli.demo_evaluation import seed_comparison
 
@@ -288,12 +296,15 @@ def seed_demo(client: Client, *, seed: int = 7) -> DemoSummary | None:
         comparison = seed_comparison(client, PROJECT)
         if comparison is not None:
             verdict = _verdict_line(comparison)
+        if reviewer_client is not None:
+            governed = seed_governance(client, PROJECT, reviewer_client)
     return DemoSummary(
         runs=len(trials) + 2 * served,
         failed=len(DIVERGES),
         killed=len(STOPPED),
         models=models,
         verdict=verdict,
+        governed=governed,
     )
 
 
