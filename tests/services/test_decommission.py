@@ -266,7 +266,7 @@ def test_retirement_needs_promotion_request(world: World) -> None:
     assert platform.registry.get_version(ALICE, "clf", 1).archive is None
 
     assert platform.decommission.retire_version(contributor, "clf", 1, "yes").version == 1
-    with pytest.raises(PermissionDeniedError, match=r"environment\.manage"):
+    with pytest.raises(PermissionDeniedError, match=r"retention\.apply"):
         platform.decommission.apply_retention(contributor)
     with pytest.raises(PermissionDeniedError, match=r"audit\.read"):
         platform.decommission.list_purges(contributor, 10, None)

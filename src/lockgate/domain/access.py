@@ -79,6 +79,8 @@ class Permission(StrEnum):
     IDENTITY_MANAGE = "identity.manage"
     # define environments and their order
     ENVIRONMENT_MANAGE = "environment.manage"
+    # purge the artifact bytes of retired versions whose retention period is over
+    RETENTION_APPLY = "retention.apply"
     # one's own API tokens and password; anyone else's needs identity.manage
     CREDENTIALS_MANAGE = "credentials.manage"
 
@@ -93,6 +95,7 @@ _PLATFORM_LEVEL = frozenset(
         Permission.AUDIT_READ,
         Permission.IDENTITY_MANAGE,
         Permission.ENVIRONMENT_MANAGE,
+        Permission.RETENTION_APPLY,
         Permission.CREDENTIALS_MANAGE,
     }
 )

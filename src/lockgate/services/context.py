@@ -10,6 +10,8 @@ from types import TracebackType
 from lockgate.domain.access import Caller, Permission
 from lockgate.domain.audit import AuditDraft, AuditEvent, JsonValue
 from lockgate.domain.identity import Actor, Clock, IdFactory
+from lockgate.domain.names import check_name
+from lockgate.domain.registry import RegisteredModel
 from lockgate.services.access import AccessDenied, AccessPolicy
 from lockgate.store.protocols import UnitOfWork, UnitOfWorkFactory
 
@@ -49,6 +51,17 @@ class ServiceContext:
             principal_id=principal_id,
             subject=subject,
         )
+
+    def authorized_model(
+        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
+    ) -> RegisteredModel:
+        """The registered model `name`, once the policy point let `caller` exercise
+        `permission` on its project; raises NotFoundError or AccessDenied."""
+        model = uow.models.get_model(check_name(name, field="model"))
+        self.authorize(
+            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
+        )
+        return model
 
     def record(
         self,

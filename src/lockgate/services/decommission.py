@@ -39,7 +39,6 @@ from lockgate.domain.governance.retirement import (
     RetirementStatus,
 )
 from lockgate.domain.identity import Actor
-from lockgate.domain.names import check_name
 from lockgate.domain.pagination import Page, check_page_size
 from lockgate.domain.registry import AliasMove, Archive, ModelVersion, RegisteredModel
 from lockgate.services.context import ServiceContext
@@ -60,9 +59,9 @@ __all__ = [
     "open_unless_purged",
 ]
 
-# Retention deletes bytes across every project: only platform admins (who define what the
-# environments are) may run it. The admin command runs as the operator, who holds everything.
-RETENTION_PERMISSION = Permission.ENVIRONMENT_MANAGE
+# Retention deletes bytes across every project: only platform admins may run it. The admin
+# command runs as the operator, who holds everything.
+RETENTION_PERMISSION = Permission.RETENTION_APPLY
 # A retention pass names at most this many versions in its summary event (each affected
 # version gets its own event as well).
 MAX_AUDITED_VERSIONS = 100
@@ -544,15 +543,7 @@ class DecommissionService:
         self._ctx.record(uow, "retention.applied", caller, ("retention", "artifacts"), details)
 
     def _model(self, uow: UnitOfWork, caller: Caller, name: str) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow,
-            caller,
-            Permission.PROMOTION_REQUEST,
-            project_id=model.project_id,
-            subject=("model", model.name),
-        )
-        return model
+        return self._ctx.authorized_model(uow, caller, name, Permission.PROMOTION_REQUEST)
 
 
 def _open_requests(uow: UnitOfWork, model: RegisteredModel, version: int) -> list[PromotionRequest]:

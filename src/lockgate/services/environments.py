@@ -10,7 +10,7 @@ from lockgate.domain.errors import ConflictError, InvalidInputError
 from lockgate.domain.governance.environments import CurrentVersion, Environment, EnvironmentChange
 from lockgate.domain.governance.promotions import ModelGovernance, check_monitor, parse_tier
 from lockgate.domain.identity import Actor
-from lockgate.domain.names import check_alias, check_name
+from lockgate.domain.names import check_alias
 from lockgate.domain.registry import RegisteredModel
 from lockgate.services.context import ServiceContext
 from lockgate.store.protocols import UnitOfWork
@@ -75,7 +75,7 @@ class EnvironmentService:
     def current_versions(self, caller: Caller, model_name: str) -> list[CurrentVersion]:
         """Which version of a model is current in each environment (by environment name)."""
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.environments.current_of_model(model.id)
 
     def history(
@@ -91,7 +91,7 @@ class EnvironmentService:
         if environment is not None:
             check_alias(environment, field="environment")
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             if environment is not None:
                 uow.environments.get_environment(environment)
             if version is not None:
@@ -107,7 +107,7 @@ class EnvironmentService:
         if at.tzinfo is None:
             raise InvalidInputError("at must carry a timezone", field="at")
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             uow.environments.get_environment(environment)
             change = uow.environments.change_at(model.id, environment, at)
             return None if change is None or change.version is None else change
@@ -115,7 +115,7 @@ class EnvironmentService:
     def get_governance(self, caller: Caller, model_name: str) -> ModelGovernance:
         """A model's risk tier and monitor (medium and none until set)."""
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return governance_of(uow, model)
 
     def set_tier(
@@ -131,7 +131,7 @@ class EnvironmentService:
         risk = parse_tier(tier)
         watched = check_monitor(monitor)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_MANAGE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_MANAGE)
             before = governance_of(uow, model)
             after = ModelGovernance(
                 model.id,
@@ -157,12 +157,3 @@ class EnvironmentService:
             )
             uow.commit()
         return after
-
-    def _model(
-        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
-    ) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
-        )
-        return model

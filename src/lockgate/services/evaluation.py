@@ -26,7 +26,7 @@ from lockgate.domain.evaluation import (
 )
 from lockgate.domain.governance.lineage import LineageEdge, LineageNode, LineageRelation
 from lockgate.domain.identity import check_id
-from lockgate.domain.names import check_alias, check_name, check_text
+from lockgate.domain.names import check_alias, check_text
 from lockgate.domain.pagination import Page, check_page_size
 from lockgate.domain.registry import RegisteredModel
 from lockgate.domain.tracking import DatasetInput
@@ -82,7 +82,7 @@ class EvaluationService:
         _check_digest(scored, field="package_digest")
         check_report(report, config)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.MODEL_WRITE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.MODEL_WRITE)
             _verify_package(uow, model, scored, field="package_digest")
             evaluation = self._evaluation(caller, model, scored, dataset, config, report, engine)
             uow.evaluations.add_evaluation(evaluation)
@@ -136,7 +136,7 @@ class EvaluationService:
             thresholds.check()
             thresholds.check_task(config.task, config.cutoffs)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.MODEL_WRITE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.MODEL_WRITE)
             _verify_package(uow, model, candidate, field="candidate.package_digest")
             _verify_package(uow, model, baseline, field="baseline.package_digest")
             sides = [
@@ -207,7 +207,7 @@ class EvaluationService:
         """Evaluations of a model, or of one of its versions, newest first."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             if version is not None:
                 uow.models.get_version(model.name, version)  # NotFoundError naming it
             return uow.evaluations.list_evaluations(model.id, version, page_size, cursor)
@@ -237,14 +237,14 @@ class EvaluationService:
         """Comparisons of a model, or those with one candidate version, newest first."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.evaluations.list_comparisons(model.id, candidate_version, page_size, cursor)
 
     def latest_verdict(self, caller: Caller, model_name: str, version: int) -> Comparison | None:
         """The newest comparison with `version` as the candidate (its verdict, thresholds and
         baseline), or None when the version was never compared."""
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             uow.models.get_version(model.name, version)
             page = uow.evaluations.list_comparisons(model.id, version, 1, None)
             return page.items[0] if page.items else None
@@ -330,15 +330,6 @@ class EvaluationService:
                 "reasons": reasons,
             },
         )
-
-    def _model(
-        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
-    ) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
-        )
-        return model
 
 
 def _check_inputs(dataset: DatasetInput, config: EvaluationConfig, engine: str) -> None:

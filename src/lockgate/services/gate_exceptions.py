@@ -19,8 +19,7 @@ from lockgate.domain.governance.exceptions import (
 )
 from lockgate.domain.governance.promotions import GovernanceRules, check_comment
 from lockgate.domain.identity import check_id
-from lockgate.domain.names import check_alias, check_name
-from lockgate.domain.registry import RegisteredModel
+from lockgate.domain.names import check_alias
 from lockgate.services.access import AccessDenied
 from lockgate.services.context import ServiceContext
 from lockgate.store.protocols import UnitOfWork
@@ -64,7 +63,9 @@ class GateExceptionService:
         now = self._ctx.clock.now()
         check_expiry(expires_at, now=now, longest=self._rules.exception_max)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.PROMOTION_REQUEST)
+            model = self._ctx.authorized_model(
+                uow, caller, model_name, Permission.PROMOTION_REQUEST
+            )
             uow.models.get_version(model.name, version)
             uow.environments.get_environment(environment)
             exception = GateException(
@@ -184,7 +185,7 @@ class GateExceptionService:
         """The exceptions of a model (of one version), oldest first, as of now; only those
         with `status` when given."""
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             if version is not None:
                 uow.models.get_version(model.name, version)
             now = self._ctx.clock.now()
@@ -211,12 +212,3 @@ class GateExceptionService:
             subject=("model_version", exception.subject),
         )
         return exception
-
-    def _model(
-        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
-    ) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
-        )
-        return model

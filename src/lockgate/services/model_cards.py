@@ -27,7 +27,6 @@ from lockgate.domain.governance.cards import (
 )
 from lockgate.domain.governance.promotions import RequestKind
 from lockgate.domain.governance.tiers import RiskTier
-from lockgate.domain.names import check_name
 from lockgate.domain.registry import RegisteredModel
 from lockgate.services.context import ServiceContext
 from lockgate.store.protocols import UnitOfWork
@@ -131,7 +130,7 @@ class ModelCardService:
             NotFoundError: The model or version does not exist.
         """
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return build_card(uow, model, version, at=self._ctx.clock.now())
 
     def export(self, caller: Caller, model_name: str, version: int, card_format: CardFormat) -> str:
@@ -169,7 +168,7 @@ class ModelCardService:
         if row_version < 0:
             raise InvalidInputError("row_version is 0 or more", field="row_version")
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.MODEL_WRITE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.MODEL_WRITE)
             uow.models.get_version(model.name, version)  # NotFoundError naming it
             current = uow.model_cards.sections(model.id, version).get(name)
             current = current or NarrativeSection(name)
@@ -199,12 +198,3 @@ class ModelCardService:
             )
             uow.commit()
         return edited
-
-    def _model(
-        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
-    ) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
-        )
-        return model

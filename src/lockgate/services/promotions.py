@@ -30,7 +30,7 @@ from lockgate.domain.governance.promotions import (
     check_reason,
 )
 from lockgate.domain.identity import check_id
-from lockgate.domain.names import check_alias, check_name
+from lockgate.domain.names import check_alias
 from lockgate.domain.pagination import Page, check_page_size
 from lockgate.domain.registry import ModelVersion, RegisteredModel
 from lockgate.services.access import AccessDenied
@@ -139,7 +139,9 @@ class PromotionService:
         check_alias(environment, field="environment")
         check_reason(reason)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.PROMOTION_REQUEST)
+            model = self._ctx.authorized_model(
+                uow, caller, model_name, Permission.PROMOTION_REQUEST
+            )
             if uow.models.get_version(model.name, version).archive is not None:
                 raise ConflictError(f"{model.name}/{version} is retired; it cannot be promoted")
             uow.environments.get_environment(environment)
@@ -310,7 +312,7 @@ class PromotionService:
                     cursor=cursor,
                     visible=caller.project_filter(),
                 )
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             if version is not None:
                 uow.models.get_version(model.name, version)
             return uow.promotions.list_requests(
@@ -334,7 +336,7 @@ class PromotionService:
         """Everything governance recorded about a version (requests, approvals, decisions
         with input documents, exceptions, environment changes); needs `project.read`."""
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return version_governance(uow, model, version)
 
     def _close(
@@ -423,12 +425,3 @@ class PromotionService:
             subject=("model_version", request.subject),
         )
         return request
-
-    def _model(
-        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
-    ) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
-        )
-        return model

@@ -78,7 +78,7 @@ class RegistryService:
         """Raises NotFoundError."""
         check_name(name, field="name")
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, name, Permission.PROJECT_READ)
             return self._named(uow, model)
 
     def list_models(
@@ -127,7 +127,7 @@ class RegistryService:
         if signature is not None:
             signature.check()
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.MODEL_WRITE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.MODEL_WRITE)
             if model.archive is not None:
                 raise ConflictError(f"model {model.name} is retired; it takes no new versions")
             run = uow.runs.get(RunId(run_id))
@@ -184,7 +184,7 @@ class RegistryService:
     def get_version(self, caller: Caller, model_name: str, version: int) -> ModelVersion:
         """Raises NotFoundError."""
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.models.get_version(model.name, version)
 
     def list_versions(
@@ -200,7 +200,7 @@ class RegistryService:
         `include_archived`."""
         check_page_size(page_size)
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.models.list_versions(
                 model.name, page_size, cursor, include_archived=include_archived
             )
@@ -209,7 +209,7 @@ class RegistryService:
         """The version a reference names: `churn/3`, `churn@champion` or `churn` (latest)."""
         parsed = ModelRef.parse(ref)
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, parsed.name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, parsed.name, Permission.PROJECT_READ)
             if parsed.version is not None:
                 return uow.models.get_version(model.name, parsed.version)
             if parsed.alias is not None:
@@ -223,7 +223,7 @@ class RegistryService:
         """Point an alias at a version, recording the move in the alias history."""
         check_alias(alias)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.ALIAS_MOVE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.ALIAS_MOVE)
             _refuse_environment_alias(uow, alias)
             if uow.models.get_version(model.name, version).archive is not None:
                 raise ConflictError(f"{model.name}/{version} is retired; it takes no aliases")
@@ -233,7 +233,7 @@ class RegistryService:
         """Remove an alias; the removal stays in its history."""
         check_alias(alias)
         with self._ctx.uow() as uow:
-            model = self._model(uow, caller, model_name, Permission.ALIAS_MOVE)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.ALIAS_MOVE)
             _refuse_environment_alias(uow, alias)
             if uow.models.current_alias(model.id, alias) is None:
                 raise NotFoundError(f"model {model.name} has no alias {alias!r}")
@@ -245,7 +245,7 @@ class RegistryService:
         if at.tzinfo is None:
             raise InvalidInputError("at must carry a timezone", field="at")
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             number = uow.models.alias_at(model.id, alias, at)
             if number is None:
                 raise NotFoundError(
@@ -259,7 +259,7 @@ class RegistryService:
         if alias is not None:
             check_alias(alias)
         with self._ctx.uow(read_only=True) as uow:
-            model = self._model(uow, caller, model_name, Permission.PROJECT_READ)
+            model = self._ctx.authorized_model(uow, caller, model_name, Permission.PROJECT_READ)
             return uow.models.alias_history(model.id, alias)
 
     def _move(
@@ -283,15 +283,6 @@ class RegistryService:
         )
         uow.commit()
         return move
-
-    def _model(
-        self, uow: UnitOfWork, caller: Caller, name: str, permission: Permission
-    ) -> RegisteredModel:
-        model = uow.models.get_model(check_name(name, field="model"))
-        self._ctx.authorize(
-            uow, caller, permission, project_id=model.project_id, subject=("model", model.name)
-        )
-        return model
 
     @staticmethod
     def _files_under(uow: UnitOfWork, run_id: RunId, artifact_path: str) -> tuple[VersionFile, ...]:
