@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from lockgate.api.common import ApiModel, UtcDatetime
+from lockgate.api.promotions import ExceptionOut
 from lockgate.domain.governance.compliance import ComplianceReport, ModelCompliance, Share
 from lockgate.domain.governance.evidence_verify import EvidenceVerdict
-from lockgate.domain.governance.exceptions import GateException
 
 __all__ = [
-    "ActiveExceptionOut",
     "ComplianceReportOut",
     "EvidenceVerdictOut",
     "ModelComplianceOut",
@@ -103,34 +102,6 @@ class ModelComplianceOut(ApiModel):
         )
 
 
-class ActiveExceptionOut(ApiModel):
-    """A gate exception in force at report time."""
-
-    id: str
-    model: str
-    version: int
-    environment: str
-    gate: str
-    justification: str
-    requested_by: str
-    approved_by: str | None
-    expires_at: UtcDatetime
-
-    @classmethod
-    def from_domain(cls, exception: GateException) -> ActiveExceptionOut:
-        return cls(
-            id=exception.id,
-            model=exception.model_name,
-            version=exception.version,
-            environment=exception.environment,
-            gate=exception.gate,
-            justification=exception.justification,
-            requested_by=exception.requested_by,
-            approved_by=exception.approved_by,
-            expires_at=exception.expires_at,
-        )
-
-
 class ComplianceReportOut(ApiModel):
     """The compliance report of a project (`project` set) or the platform (`project` null):
     the share of production models meeting each rule, one row per production model, and the
@@ -146,7 +117,7 @@ class ComplianceReportOut(ApiModel):
     approvals_per_policy: ShareOut
     policy_compliant: ShareOut
     active_exception_count: int
-    active_exceptions: list[ActiveExceptionOut]
+    active_exceptions: list[ExceptionOut]
     models: list[ModelComplianceOut]
 
     @classmethod
@@ -162,6 +133,6 @@ class ComplianceReportOut(ApiModel):
             approvals_per_policy=ShareOut.from_domain(report.approvals_per_policy),
             policy_compliant=ShareOut.from_domain(report.policy_compliant),
             active_exception_count=len(report.active_exceptions),
-            active_exceptions=[ActiveExceptionOut.from_domain(e) for e in report.active_exceptions],
+            active_exceptions=[ExceptionOut.from_domain(e) for e in report.active_exceptions],
             models=[ModelComplianceOut.from_domain(m) for m in report.models],
         )
