@@ -184,6 +184,18 @@ def test_search_filters_orders_and_pages(api: httpx.Client, project: str) -> Non
     assert seen == [i for i in ids if i != ids[5]] + [ids[5]]
 
 
+def test_a_searched_run_is_the_run_as_get_returns_it(api: httpx.Client, project: str) -> None:
+    ids = _seed_runs(api, project)
+    response = api.post(f"/api/v1/projects/{project}/runs/search", json={"page_size": 3})
+    assert response.headers["content-type"] == "application/json"
+    page = response.json()
+    assert len(page["items"]) == 3
+    assert page["next_page_token"] is not None
+    for item in page["items"]:
+        assert item["id"] in ids
+        assert item == api.get(f"/api/v1/runs/{item['id']}").json()
+
+
 def test_search_with_a_broken_filter_names_the_filter(api: httpx.Client, project: str) -> None:
     response = api.post(
         f"/api/v1/projects/{project}/runs/search", json={"filter": "metrics.auc > 'high'"}

@@ -9,6 +9,7 @@ directions; run id breaks ties in the sort's direction.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -225,6 +226,10 @@ def test_search_matches_the_reference_on_every_filter_order_and_page_size(
             for size in sizes:
                 found = _pages(uow, project, comparisons, order, size)
                 assert [d.run.id for d in found] == expected, (filter_text, order_text, size)
+            # The rendered page (REST search) is the same page.
+            rendered = uow.runs.search_json(project, comparisons, order, 1000, None)
+            ids = [json.loads(text)["id"] for text in rendered.items]
+            assert ids == expected, (filter_text, order_text)
         # One pass one run at a time, and every detail as recorded.
         some = parse_filter("metrics.m1 > 0.2")
         for detail in _pages(uow, project, some, parse_order_by("metrics.m1 desc"), 1):

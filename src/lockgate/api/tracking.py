@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
@@ -44,7 +41,6 @@ __all__ = [
     "RunOut",
     "RunSearchIn",
     "TagsIn",
-    "run_document",
 ]
 
 
@@ -264,59 +260,3 @@ class RunSearchIn(ApiModel):
     order_by: Annotated[QueryText, Field(max_length=512)] | None = None
     page_size: PageSizeNumber = 100
     page_token: PageTokenText | None = None
-
-
-def _json_float(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
-@functools.lru_cache(maxsize=8192)  # a page's points share few distinct timestamps
-def _json_time(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def run_document(detail: RunDetail) -> dict[str, Any]:
-    """RunOut as plain JSON-ready data, built without validation for large search pages
-    (a test pins it to `RunOut.from_domain(...).model_dump(mode="json")`)."""
-    run, env = detail.run, detail.run.environment
-    return {
-        "id": run.id,
-        "project": detail.project_name,
-        "name": run.name,
-        "status": run.status.value,
-        "started_at": _json_time(run.started_at),
-        "ended_at": _json_time(run.ended_at) if run.ended_at else None,
-        "created_by": run.created_by,
-        "environment": {
-            "git_sha": env.git_sha,
-            "git_dirty": env.git_dirty,
-            "python_version": env.python_version,
-            "packages": list(env.packages),
-            "seed": env.seed,
-        },
-        "params": detail.params,
-        "metrics": {
-            key: {
-                "key": key,
-                "value": _json_float(m.value),
-                "step": m.step,
-                "timestamp": _json_time(m.timestamp),
-            }
-            for key, m in detail.metrics.items()
-        },
-        "tags": detail.tags,
-        "inputs": [
-            {
-                "name": d.name,
-                "fingerprint": d.fingerprint,
-                "row_count": d.row_count,
-                "schema": dict(d.schema),
-                "source": d.source,
-            }
-            for d in detail.inputs
-        ],
-    }

@@ -57,6 +57,7 @@ from lockgate.domain.tracking import (
     Run,
     RunDetail,
     RunId,
+    RunJson,
     RunStatus,
 )
 
@@ -144,6 +145,17 @@ class RunRepository(Protocol):
         cursor: str | None,
     ) -> Page[RunDetail]:
         """Runs of a project matching every filter, in order, keyset-paginated."""
+
+    def search_json(
+        self,
+        project: Project,
+        filters: Sequence[Comparison],
+        order: OrderBy,
+        page_size: int,
+        cursor: str | None,
+    ) -> Page[RunJson]:
+        """The same page as `search`, each run rendered as JSON text in the REST API's
+        shape (for pages served as they are)."""
 
 
 class ModelRepository(Protocol):

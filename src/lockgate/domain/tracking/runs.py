@@ -21,6 +21,7 @@ __all__ = [
     "RunDetail",
     "RunEnvironment",
     "RunId",
+    "RunJson",
     "RunStatus",
     "check_metric",
     "check_params",
@@ -29,6 +30,9 @@ __all__ = [
 
 ProjectId = NewType("ProjectId", str)
 RunId = NewType("RunId", str)
+# A RunDetail as JSON text in the REST API's shape (`RunOut`), rendered by the store for
+# search pages so that a page of 1,000 runs is never built as objects (ADR 0010).
+RunJson = NewType("RunJson", str)
 
 MAX_METRICS_PER_CALL = 10_000
 MAX_PARAMS_PER_CALL = 1_000

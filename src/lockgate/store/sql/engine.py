@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from lockgate.domain.errors import InvalidInputError
+from lockgate.store.sql.functions import register_sqlite_functions
 
 __all__ = ["DriverCursor", "DriverStatement", "create_engine_for", "normalize_url"]
 
@@ -97,6 +98,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, synchronous: str) -> Non
         cursor.execute("PRAGMA case_sensitive_like=ON")
     finally:
         cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 READ_ONLY_OPTION = "lockgate_read_only"

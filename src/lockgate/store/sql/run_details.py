@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -96,8 +95,8 @@ def load_details(connection: sa.Connection, runs: Sequence[Run]) -> list[RunDeta
 def _json_object(
     dialect: str, key: sa.ColumnElement[str], value: sa.ColumnElement[Any]
 ) -> sa.ColumnElement[Any]:
-    """One JSON object per group, `{key: value}`: a page's 40,000 values arrive as 1,000 rows
-    that the JSON parser (C) unpacks, instead of 40,000 rows built one by one in Python."""
+    """One JSON object per group, `{key: value}`: many values arrive as one row per run
+    that the JSON parser (C) unpacks, instead of a row each built in Python."""
     if dialect == "postgresql":
         return sa.func.json_object_agg(key, value)
     return sa.func.json_group_object(key, value)
@@ -122,39 +121,24 @@ def _key_values(
     }
 
 
-def _metric_point(dialect: str) -> sa.ColumnElement[Any]:
-    table = latest_metrics
-    if dialect == "postgresql":  # renders infinities as Infinity, which json.loads reads
-        return sa.func.json_build_array(table.c.value, table.c.step, table.c.timestamp)
-    # SQLite renders infinities as the non-JSON `Inf`: send them as the strings "Inf"/"-Inf".
-    infinite = table.c.value.in_([math.inf, -math.inf])
-    value = sa.case((infinite, sa.cast(table.c.value, sa.Text)), else_=table.c.value)
-    return sa.func.json_array(value, table.c.step, table.c.timestamp)
-
-
 def _latest_metrics(connection: sa.Connection, ids: list[RunId]) -> dict[str, dict[str, Metric]]:
-    dialect = connection.dialect.name
-    aggregate = _json_object(dialect, latest_metrics.c.key, _metric_point(dialect))
+    # Plain rows, not JSON: SQLite's JSON prints a REAL with 15 significant digits, which
+    # does not round-trip (0.30000000000000004 would come back as 0.3).
+    table = latest_metrics
     query = (
-        sa.select(latest_metrics.c.run_id, aggregate)
-        .where(latest_metrics.c.run_id.in_(ids))
-        .group_by(latest_metrics.c.run_id)
+        sa.select(table.c.run_id, table.c.key, table.c.value, table.c.step, table.c.timestamp)
+        .where(table.c.run_id.in_(ids))
+        .order_by(table.c.run_id, table.c.key)
     )
     found: dict[str, dict[str, Metric]] = {}
     # Points logged in one batch share a timestamp: convert each distinct one once.
     moments: dict[int, datetime] = {}
-    for run_id, document in connection.execute(query).all():
-        points = found[run_id] = {}
-        for key, (value, step, timestamp) in sorted(_parse_object(document).items()):
-            moment = moments.get(timestamp)
-            if moment is None:
-                moment = moments[timestamp] = from_micros(timestamp)
-            points[key] = Metric(key, _decode_point_value(value), step, moment)
+    for run_id, key, value, step, timestamp in connection.execute(query):
+        moment = moments.get(timestamp)
+        if moment is None:
+            moment = moments[timestamp] = from_micros(timestamp)
+        found.setdefault(run_id, {})[key] = Metric(key, decode_float(value), step, moment)
     return found
-
-
-def _decode_point_value(value: float | str | None) -> float:
-    return decode_float(float(value) if isinstance(value, str) else value)
 
 
 def _inputs(connection: sa.Connection, ids: list[RunId]) -> dict[str, list[DatasetInput]]:

@@ -16,10 +16,12 @@ from lockgate.domain.tracking import (
     DatasetInput,
     Metric,
     OrderBy,
+    Project,
     ProjectId,
     Run,
     RunDetail,
     RunId,
+    RunJson,
     RunStatus,
 )
 from lockgate.store.sql.codec import (
@@ -35,7 +37,8 @@ from lockgate.store.sql.codec import (
 )
 from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.run_details import environment_json, load_details, run_from_row, schema_json
-from lockgate.store.sql.run_search import search_runs
+from lockgate.store.sql.run_json import render_runs
+from lockgate.store.sql.run_search import runs_by_id, search_run_ids
 from lockgate.store.sql.tables import datasets, latest_metrics, run_inputs, runs
 from lockgate.store.sql.tables import metrics as metrics_table
 from lockgate.store.sql.tables import params as params_table
@@ -227,10 +230,24 @@ class SqlRunRepository:
         page_size: int,
         cursor: str | None,
     ) -> Page[RunDetail]:
-        found, next_cursor = search_runs(
+        ids, next_cursor = search_run_ids(
             self._connection, project_id, filters, order, page_size, cursor
         )
+        found = runs_by_id(self._connection, ids)
         return Page(load_details(self._connection, found), next_cursor)
+
+    def search_json(
+        self,
+        project: Project,
+        filters: Sequence[Comparison],
+        order: OrderBy,
+        page_size: int,
+        cursor: str | None,
+    ) -> Page[RunJson]:
+        ids, next_cursor = search_run_ids(
+            self._connection, project.id, filters, order, page_size, cursor
+        )
+        return Page(render_runs(self._connection, ids, project.name), next_cursor)
 
 
 def _metric_row(run: Run, metric: Metric) -> dict[str, object]:
