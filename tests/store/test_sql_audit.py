@@ -81,6 +81,32 @@ def test_concurrent_appends_keep_one_chain(uow_factory: UowFactory) -> None:
     assert verdict.checked == threads * per_thread
 
 
+def test_writers_on_two_connections_keep_one_chain(db_url: str) -> None:
+    # As two server processes: each store has its own writer connection (pipelined on
+    # PostgreSQL, where the head's row lock orders them; a file lock on SQLite).
+    stores = [SqlMetadataStore.from_url(db_url) for _ in range(2)]
+    threads, per_thread = 4, 15
+    barrier = threading.Barrier(threads)
+
+    def append(worker: int) -> None:
+        barrier.wait()
+        for index in range(per_thread):
+            with stores[worker % 2].unit_of_work() as uow:
+                uow.audit.append(_draft(w=worker, i=index), event_id=new_id(), at=at(index))
+                uow.commit()
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(append, range(threads)))
+        with stores[0].unit_of_work(read_only=True) as uow:
+            verdict = verify_chain(uow.audit.stored_events(), uow.audit.head())
+    finally:
+        for store in stores:
+            store.dispose()
+    assert verdict.ok
+    assert verdict.checked == threads * per_thread
+
+
 def test_details_are_stored_exactly_as_hashed(
     uow_factory: UowFactory, metadata_store: SqlMetadataStore
 ) -> None:

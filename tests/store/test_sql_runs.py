@@ -164,5 +164,11 @@ def test_inputs_are_idempotent_and_datasets_shared(
 
 def test_data_of_a_missing_run_is_refused(uow_factory: UowFactory, project: Project) -> None:
     ghost = make_run(project)
-    with uow_factory() as uow, pytest.raises(sa.exc.IntegrityError, match=r"(?i)foreign key"):
-        uow.runs.add_metrics(ghost, [Metric("m", 1.0, 0, at(0))])
+
+    def log_and_commit() -> None:
+        with uow_factory() as uow:
+            uow.runs.add_metrics(ghost, [Metric("m", 1.0, 0, at(0))])
+            uow.commit()  # a pipelined PostgreSQL connection learns of the error here
+
+    with pytest.raises(sa.exc.IntegrityError, match=r"(?i)foreign key"):
+        log_and_commit()

@@ -16,6 +16,7 @@ from lockgate.domain.errors import AlreadyExistsError
 from lockgate.domain.tracking import Metric
 from lockgate.store.sql import SqlMetadataStore, upgrade
 from lockgate.store.sql.group_commit import CommitGroup, GroupUnitOfWork
+from tests.store.group_units import commit_batch, join_without_waiting
 from tests.store.sql_builders import at, make_project, make_run
 
 
@@ -93,20 +94,17 @@ def test_units_of_one_batch_fail_alone_in_their_savepoints(store: SqlMetadataSto
         first = GroupUnitOfWork(group)
         with first:
             first.projects.add(make_project("first"))
-            batch = group.leave(joined=True)  # joins without waiting for the batch
-            first._open = False
+            batch = join_without_waiting(group, first)
         with GroupUnitOfWork(group) as second:  # fails, and leaves without commit
             second.projects.add(make_project("second"))
             with pytest.raises(AlreadyExistsError):
                 second.projects.add(make_project("first"))  # in the batch already
         with GroupUnitOfWork(group) as third:
             third.projects.add(make_project("third"))
-            third_batch = group.leave(joined=True)
-            third._open = False
+            third_batch = join_without_waiting(group, third)
         assert batch is third_batch is not None
         assert batch.members == 2
-        group._waiting = 0
-        group.wait_durable(batch)
+        commit_batch(group, batch)
         assert _names(store) == ["first", "third"]
     finally:
         group.close()

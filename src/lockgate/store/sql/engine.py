@@ -19,6 +19,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from lockgate.domain.errors import InvalidInputError
 from lockgate.store.sql.functions import register_sqlite_functions
+from lockgate.store.sql.pipeline import sync_sqlalchemy_statements
 
 __all__ = ["DriverCursor", "DriverStatement", "create_engine_for", "normalize_url"]
 
@@ -65,9 +66,18 @@ def create_engine_for(url: str, *, sqlite_synchronous: str = "full") -> Engine:
                 "sqlite_synchronous must be 'full' or 'normal'", field="sqlite_synchronous"
             )
         return _sqlite_engine(parsed, sqlite_synchronous.upper())
-    return sa.create_engine(
-        parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=1800
+    engine = sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=1800,
+        # The pipelined writer connection runs in autocommit mode and ends its transactions
+        # itself (see pipeline.py): SQLAlchemy's rollback on it would only cost a round trip.
+        skip_autocommit_rollback=True,
     )
+    sync_sqlalchemy_statements(engine)
+    return engine
 
 
 def _sqlite_engine(url: URL, synchronous: str) -> Engine:
@@ -137,6 +147,12 @@ class DriverStatement:
     the engine's cursor events (tracing, a test counting statements), statements go through
     SQLAlchemy so that it sees them.
 
+    On PostgreSQL each statement keeps one cursor per connection and returns it: read the rows
+    before the statement runs again on that connection. On a pipelined connection (see
+    pipeline.py) the statement is only queued: its rows arrive when the cursor is first read,
+    and the error of a statement queued earlier may surface then, at a later statement, or at
+    the unit's next sync.
+
     Args:
         build: the statement for a dialect name (`sqlite` or `postgresql`).
         column_keys: for an INSERT or UPDATE, the columns it sets (as with `compile`).
@@ -160,12 +176,30 @@ class DriverStatement:
         if _is_observed(connection):
             # Someone listens to statements (tracing, a test counting them): let them see it.
             return _ResultCursor(connection.exec_driver_sql(sql, arguments))
-        driver = connection.connection.driver_connection
+        driver: Any = connection.connection.driver_connection  # live, inside its transaction
         dbapi_error: type[Exception] = connection.dialect.loaded_dbapi.Error
+        postgresql = connection.dialect.name == "postgresql"
+        # sqlite3 makes a cursor per execute in C, at no cost; psycopg's cost CPU.
+        runner = self._cursor_on(connection, driver) if postgresql else driver
         try:
-            cursor: DriverCursor = driver.execute(sql, arguments)  # type: ignore[union-attr]  # a live connection inside its transaction
+            cursor: DriverCursor = runner.execute(sql, arguments)
         except dbapi_error as error:
             raise sa.exc.DBAPIError.instance(sql, arguments, error, dbapi_error) from error
+        if postgresql and driver.pgconn.pipeline_status:
+            return _QueuedCursor(cursor, sql, arguments, dbapi_error)
+        return cursor
+
+    def _cursor_on(self, connection: sa.Connection, driver: Any) -> Any:
+        """This statement's psycopg cursor on the connection, made on first use: making one
+        takes about as much CPU as executing with it (its adapters, the dumpers it looks up
+        again). Kept in the pool's record of the connection, which forgets it with the
+        connection."""
+        cursors: dict[DriverStatement, Any] | None = connection.info.get(_CURSORS_KEY)
+        if cursors is None:
+            cursors = connection.info[_CURSORS_KEY] = {}
+        cursor = cursors.get(self)
+        if cursor is None:
+            cursor = cursors[self] = driver.cursor()
         return cursor
 
     def _compile(self, dialect: sa.Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
@@ -187,6 +221,7 @@ class DriverStatement:
         return found
 
 
+_CURSORS_KEY = "lockgate_driver_cursors"
 _BEGIN_DEFERRED = DriverStatement(lambda _: sa.text("BEGIN DEFERRED"))
 _BEGIN_IMMEDIATE = DriverStatement(lambda _: sa.text("BEGIN IMMEDIATE"))
 
@@ -194,6 +229,46 @@ _BEGIN_IMMEDIATE = DriverStatement(lambda _: sa.text("BEGIN IMMEDIATE"))
 def _is_observed(connection: sa.Connection) -> bool:
     dispatch = connection.dispatch
     return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
+class _QueuedCursor:
+    """A DriverStatement's cursor on a pipelined connection. Its rows arrive when it is first
+    read (the client waits then, for this statement and every one queued before it); a driver
+    error surfacing then is raised as SQLAlchemy's exception class, naming this statement."""
+
+    __slots__ = ("_arguments", "_cursor", "_dbapi_error", "_first", "_sql")
+
+    def __init__(
+        self, cursor: DriverCursor, sql: str, arguments: Any, dbapi_error: type[Exception]
+    ) -> None:
+        self._cursor = cursor
+        self._sql = sql
+        self._arguments = arguments
+        self._dbapi_error = dbapi_error
+        self._first: list[Sequence[Any] | None] | None = None  # the first row, once waited for
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        self._wait()
+        return self._cursor.description
+
+    def fetchone(self) -> Sequence[Any] | None:
+        self._wait()
+        if self._first:
+            return self._first.pop()
+        return self._fetch()
+
+    def _wait(self) -> None:
+        if self._first is None:
+            self._first = [self._fetch()]
+
+    def _fetch(self) -> Sequence[Any] | None:
+        try:
+            return self._cursor.fetchone()
+        except self._dbapi_error as error:
+            raise sa.exc.DBAPIError.instance(
+                self._sql, self._arguments, error, self._dbapi_error
+            ) from error
 
 
 class _ResultCursor:

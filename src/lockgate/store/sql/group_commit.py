@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from contextlib import suppress
 from types import TracebackType
 
 import sqlalchemy as sa
@@ -39,6 +40,7 @@ from lockgate.store.protocols import (
     RunRepository,
 )
 from lockgate.store.sql.engine import DriverStatement
+from lockgate.store.sql.pipeline import WriterPipeline
 from lockgate.store.sql.unit_of_work import bind_repositories
 
 __all__ = ["CommitGroup", "GroupUnitOfWork"]
@@ -62,6 +64,7 @@ class CommitGroup:
         self._lock = threading.Lock()  # held while a unit works or a batch commits
         self._wake = threading.Condition(threading.Lock())
         self._connection: sa.Connection | None = None
+        self._pipeline: WriterPipeline | None = None  # the connection's, on PostgreSQL
         self._batch: _Batch | None = None  # the batch of the open transaction
         self._ready: list[_Batch] = []  # batches with members, waiting for COMMIT
         self._stopped = False
@@ -79,11 +82,13 @@ class CommitGroup:
             self._waiting -= 1
         try:
             if self._connection is None:
-                self._connection = self._engine.connect()
+                self._connection = self._connect()
             if self._batch is None:
                 try:
                     self._writers.acquire()
                     self._connection.begin()  # BEGIN IMMEDIATE on SQLite, via the engine hook
+                    if self._pipeline is not None:
+                        self._pipeline.begin()  # queued: sent with the unit's first statement
                 except BaseException:
                     self._drop_connection()  # e.g. the server restarted: reconnect next time
                     raise
@@ -96,33 +101,35 @@ class CommitGroup:
     def leave(self, *, joined: bool) -> _Batch | None:
         """Give the connection back. A unit that `joined` adds itself to the open batch and
         gets it (to wait for); a batch nobody joined is rolled back at once, so the write lock
-        is not held for nothing."""
+        is not held for nothing.
+
+        A unit in a savepoint must have synced its work (`sync`) before it joins. The batch's
+        first unit has no savepoint: it is synced here, or by the COMMIT when it commits
+        alone; if that sync fails, the transaction (its alone) is rolled back and the error
+        raised."""
         batch = self._batch
         try:
             if batch is None:
                 return None
             if joined:
-                batch.members += 1
-                with self._wake:
-                    alone = batch.members == 1 and self._waiting == 0
-                    if batch.members == 1 and not alone:
-                        self._ready.append(batch)
-                        self._wake.notify()
-                if alone:
-                    # Nobody to share the fsync with: commit now, without a thread hand-off.
-                    self._commit(batch)
-                return batch
+                return self._join(batch)
             if batch.members == 0 and self._connection is not None:
-                self._batch = None
-                try:
-                    self._connection.rollback()
-                except BaseException:
-                    self._drop_connection()
-                    raise
-                self._writers.release()
+                self._roll_back()
             return None
         finally:
             self._lock.release()
+
+    def sync(self) -> None:
+        """Wait until the statements sent so far have run; raise the first error among them
+        (as SQLAlchemy's exception class). A no-op unless the connection is pipelined."""
+        if self._pipeline is not None:
+            self._pipeline.sync()
+
+    def discard(self) -> None:
+        """Wait for the statements sent so far and drop their errors (those of a unit that
+        failed), so the connection runs statements again. A no-op unless pipelined."""
+        if self._pipeline is not None:
+            self._pipeline.discard()
 
     def wait_durable(self, batch: _Batch) -> None:
         """Block until the batch's COMMIT has finished; re-raise its error."""
@@ -140,22 +147,71 @@ class CommitGroup:
         if self._committer is not None:
             self._committer.join(timeout=30)
         with self._lock:
+            if self._connection is not None and self._batch is not None:
+                self._roll_back()  # drops the connection if that fails
             if self._connection is not None:
-                if self._batch is not None:
-                    self._connection.rollback()
-                    self._batch = None
-                    self._writers.release()
+                if self._pipeline is not None:
+                    self._pipeline.close()
+                    self._pipeline = None
                 self._connection.close()
                 self._connection = None
             self._writers.close()
 
+    def _connect(self) -> sa.Connection:
+        """A new writer connection; on PostgreSQL in pipeline mode (see pipeline.py)."""
+        connection = self._engine.connect()
+        try:
+            self._pipeline = WriterPipeline.start(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _join(self, batch: _Batch) -> _Batch:
+        with self._wake:
+            alone = batch.members == 0 and self._waiting == 0
+        if alone:
+            # Nobody to share the fsync with: commit now, without a thread hand-off. The
+            # COMMIT travels with the unit's last statements and fails if any of them did.
+            batch.members = 1
+            self._commit(batch)
+            return batch
+        if batch.members == 0:
+            try:
+                self.sync()  # others join this transaction: its first unit must have succeeded
+            except BaseException:
+                self._roll_back()
+                raise
+        batch.members += 1
+        if batch.members == 1:
+            with self._wake:
+                self._ready.append(batch)
+                self._wake.notify()
+        return batch
+
+    def _roll_back(self) -> None:
+        """Roll back the open transaction (the caller holds the writer lock)."""
+        self._batch = None
+        try:
+            if self._pipeline is not None:
+                self._pipeline.rollback()
+            if self._connection is not None:
+                self._connection.rollback()
+        except BaseException:
+            self._drop_connection()
+            raise
+        self._writers.release()
+
     def _drop_connection(self) -> None:
         """Discard the writer connection (and whatever transaction it held)."""
         connection, self._connection, self._batch = self._connection, None, None
+        pipeline, self._pipeline = self._pipeline, None
         try:
             if connection is not None:
                 connection.invalidate()
                 connection.close()
+            if pipeline is not None:
+                pipeline.abandon()
         finally:
             self._writers.release()
 
@@ -189,15 +245,26 @@ class CommitGroup:
         try:
             if connection is None:
                 raise RuntimeError("a batch is open without a writer connection")
+            if self._pipeline is not None:
+                self._pipeline.commit()
             connection.commit()
             self._writers.release()
         except BaseException as exc:  # noqa: BLE001 - handed to every waiting unit
             batch.error = exc
-            # The transaction's state is unknown: dropping the DBAPI connection rolls back
-            # whatever it held, and the next unit starts on a fresh one.
-            self._drop_connection()
+            self._after_failed_commit()
         finally:
             batch.durable.set()
+
+    def _after_failed_commit(self) -> None:
+        """A pipelined COMMIT fails when a statement queued before it did: the server skipped
+        it, and a ROLLBACK leaves the connection as good as new. Otherwise the transaction's
+        state is unknown: dropping the DBAPI connection rolls back whatever it held, and the
+        next unit starts on a fresh one."""
+        if self._pipeline is None:
+            self._drop_connection()
+            return
+        with suppress(Exception):  # the batch has the commit's error; _roll_back dropped
+            self._roll_back()
 
 
 class _ProcessWriterLock:
@@ -313,6 +380,7 @@ class GroupUnitOfWork:
         try:
             if self._in_savepoint:
                 _RELEASE_SAVEPOINT.execute(self._connection, {})
+                self._group.sync()  # fail alone, before joining the batch
                 self._in_savepoint = False
         except BaseException:
             try:
@@ -328,8 +396,10 @@ class GroupUnitOfWork:
         # Without a savepoint, leaving unjoined rolls the whole transaction back.
         if self._in_savepoint and self._connection is not None:
             self._in_savepoint = False
+            self._group.discard()  # the failed unit's own errors, which it raised already
             _ROLLBACK_TO_SAVEPOINT.execute(self._connection, {})
             _RELEASE_SAVEPOINT.execute(self._connection, {})
+            self._group.sync()
 
 
 # Issued on the driver connection: SQLAlchemy's begin_nested() compiles its SAVEPOINT anew
