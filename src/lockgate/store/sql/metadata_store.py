@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from lockgate.domain.identity import IdFactory
 from lockgate.store.sql.engine import create_engine_for
 from lockgate.store.sql.group_commit import CommitGroup, GroupUnitOfWork
+from lockgate.store.sql.run_json import PageRenderer
 from lockgate.store.sql.schema import check_schema_current
 from lockgate.store.sql.unit_of_work import SqlUnitOfWork
 
@@ -30,6 +31,7 @@ class SqlMetadataStore:
         # Writers are serialized anyway (SQLite's write lock; the audit chain head's row lock
         # on PostgreSQL): let them share transactions and fsyncs.
         self._group: CommitGroup | None = CommitGroup(engine)
+        self._renderer = PageRenderer(engine)
 
     @classmethod
     def from_url(
@@ -47,10 +49,11 @@ class SqlMetadataStore:
         lock and refuses writes on PostgreSQL. Writers commit in groups."""
         if self._group is not None and not read_only:
             return GroupUnitOfWork(self._group, self._ids)
-        return SqlUnitOfWork(self.engine, self._ids, read_only=read_only)
+        return SqlUnitOfWork(self.engine, self._ids, read_only=read_only, renderer=self._renderer)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         if self._group is not None:
             self._group.close()
+        self._renderer.close()
         self.engine.dispose()

@@ -68,6 +68,8 @@ def search_run_ids(
     conditions = [runs.c.project_id == project_id]
     conditions += [_condition(comparison, project_id, runs.c.id) for comparison in filters]
     after = _decode(cursor, order)
+    if connection.dialect.name == "postgresql":
+        _serial_plans(connection)
     if order.kind is FieldKind.ATTRIBUTE:
         rows = _attribute_page(connection, conditions, order, page_size, after)
     else:
@@ -91,6 +93,15 @@ def runs_by_id(connection: sa.Connection, ids: Sequence[RunId]) -> list[Run]:
     query = sa.select(runs).where(runs.c.id.in_(ids))
     by_id = {row["id"]: run_from_row(row) for row in connection.execute(query).mappings()}
     return [by_id[run_id] for run_id in ids]
+
+
+def _serial_plans(connection: sa.Connection) -> None:
+    """No parallel workers for the rest of the transaction. A page walks an index in order
+    and stops after `page_size + 1` matches; PostgreSQL's planner likes a Gather Merge of
+    parallel index walks for it, which starts two worker processes and merges their orders,
+    and measured here it took longer with every filter tried (1,000 of 100,000 runs: about
+    27 ms against 22 with half the runs matching, 29 against 17 with 2% matching)."""
+    connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 @dataclass(frozen=True, slots=True)

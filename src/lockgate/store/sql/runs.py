@@ -38,7 +38,7 @@ from lockgate.store.sql.codec import (
 )
 from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.run_details import environment_json, load_details, run_from_row, schema_json
-from lockgate.store.sql.run_json import render_runs
+from lockgate.store.sql.run_json import PageRenderer, render_runs
 from lockgate.store.sql.run_search import runs_by_id, search_run_ids
 from lockgate.store.sql.tables import datasets, latest_metrics, run_inputs, runs
 from lockgate.store.sql.tables import metrics as metrics_table
@@ -54,11 +54,18 @@ class SqlRunRepository:
     Args:
         connection: the unit of work's connection, inside its transaction.
         ids: makes ids for dataset versions seen for the first time.
+        renderer: renders search pages (the store's); on `connection` alone when not given.
     """
 
-    def __init__(self, connection: sa.Connection, ids: IdFactory | None = None) -> None:
+    def __init__(
+        self,
+        connection: sa.Connection,
+        ids: IdFactory | None = None,
+        renderer: PageRenderer | None = None,
+    ) -> None:
         self._connection = connection
         self._ids = ids or Uuid7Factory()
+        self._renderer = renderer
 
     def add(self, run: Run, tags: dict[str, str]) -> None:
         row = {
@@ -248,7 +255,9 @@ class SqlRunRepository:
         ids, next_cursor = search_run_ids(
             self._connection, project.id, filters, order, page_size, cursor
         )
-        return Page(render_runs(self._connection, ids, project.name), next_cursor)
+        if self._renderer is None:
+            return Page(render_runs(self._connection, ids, project.name), next_cursor)
+        return Page(self._renderer.render(self._connection, ids, project.name), next_cursor)
 
 
 def _metric_row(run: Run, metric: Metric) -> dict[str, object]:

@@ -42,6 +42,7 @@ from lockgate.store.sql.principals import SqlPrincipalRepository
 from lockgate.store.sql.projects import SqlProjectRepository
 from lockgate.store.sql.promotions import SqlPromotionRepository
 from lockgate.store.sql.registry import SqlModelRepository
+from lockgate.store.sql.run_json import PageRenderer
 from lockgate.store.sql.runs import SqlRunRepository
 
 __all__ = ["SqlUnitOfWork", "bind_repositories"]
@@ -67,11 +68,15 @@ class _Repositories(Protocol):
 
 
 def bind_repositories(
-    unit: _Repositories, connection: sa.Connection, ids: IdFactory | None
+    unit: _Repositories,
+    connection: sa.Connection,
+    ids: IdFactory | None,
+    renderer: PageRenderer | None = None,
 ) -> None:
-    """Give a unit of work its repositories, all working on `connection`."""
+    """Give a unit of work its repositories, all working on `connection` (and the search
+    page `renderer`, when given)."""
     unit.projects = SqlProjectRepository(connection)
-    unit.runs = SqlRunRepository(connection, ids)
+    unit.runs = SqlRunRepository(connection, ids, renderer)
     unit.models = SqlModelRepository(connection)
     unit.artifacts = SqlArtifactIndex(connection)
     unit.audit = SqlAuditLog(connection)
@@ -97,6 +102,9 @@ class SqlUnitOfWork:
     Args:
         engine: the engine from `create_engine_for`.
         ids: makes ids the store mints itself (dataset versions); UUIDv7 by default.
+        read_only: never takes the write lock; refuses writes on PostgreSQL.
+        renderer: renders run search pages (the store's); on this unit's connection alone
+            when not given.
     """
 
     # Typed as the ports: protocol attributes are invariant.
@@ -118,10 +126,16 @@ class SqlUnitOfWork:
     policies: PolicyRepository
 
     def __init__(
-        self, engine: sa.Engine, ids: IdFactory | None = None, *, read_only: bool = False
+        self,
+        engine: sa.Engine,
+        ids: IdFactory | None = None,
+        *,
+        read_only: bool = False,
+        renderer: PageRenderer | None = None,
     ) -> None:
         self._engine = engine
         self._ids = ids
+        self._renderer = renderer
         self._read_only = read_only
         self._connection: sa.Connection | None = None
 
@@ -139,7 +153,7 @@ class SqlUnitOfWork:
             connection.close()
             raise
         self._connection = connection
-        bind_repositories(self, connection, self._ids)
+        bind_repositories(self, connection, self._ids, self._renderer)
         return self
 
     def __exit__(
