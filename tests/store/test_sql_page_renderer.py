@@ -89,8 +89,6 @@ def test_the_helper_is_free_again_after_a_half_fails(
     dialect: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if dialect != "postgresql":
-        pytest.skip("only PostgreSQL renders in halves")
     renderer = PageRenderer(metadata_store.engine, split_from=2)
     finished = threading.Event()
 
@@ -112,23 +110,23 @@ def test_the_helper_is_free_again_after_a_half_fails(
             pytest.raises(sa.exc.OperationalError),
         ):
             renderer.render(connection, run_ids, "pages")
-        assert finished.is_set()  # it waited for the helper's half before it raised
+        # On PostgreSQL it waited for the helper's half before it raised; SQLite has none.
+        assert finished.is_set() == (dialect == "postgresql")
         assert renderer._idle.acquire(blocking=False)  # and left the helper free
         renderer._idle.release()
     finally:
         renderer.close()
 
 
-def test_searches_plan_without_parallel_workers_on_postgresql(
+def test_searches_plan_without_parallel_workers_on_postgresql_only(
     metadata_store: SqlMetadataStore, run_ids: list[str], dialect: str
 ) -> None:
-    if dialect != "postgresql":
-        pytest.skip("a PostgreSQL setting")
     with metadata_store.unit_of_work(read_only=True) as uow:
         project = uow.projects.get_by_name("pages")
+    sent: list[str] = []
     with metadata_store.engine.connect() as connection, connection.begin():
-        before = connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
-        search_run_ids(
+        sa.event.listen(connection, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        ids, _ = search_run_ids(
             connection,
             project.id,
             parse_filter("params.p = '1'"),
@@ -136,6 +134,11 @@ def test_searches_plan_without_parallel_workers_on_postgresql(
             5,
             None,
         )
-        during = connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar()
-    assert before != "0"
-    assert during == "0"
+    assert len(ids) == 3
+    setting = "SET LOCAL max_parallel_workers_per_gather = 0"
+    assert (setting in sent) == (dialect == "postgresql")
+    if dialect == "postgresql":
+        with metadata_store.engine.connect() as connection:  # only for that transaction
+            assert (
+                connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() != "0"
+            )
