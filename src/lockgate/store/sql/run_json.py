@@ -12,7 +12,8 @@ Each dialect renders its own way:
   aggregate function in Python renders (`lockgate.store.sql.functions`): SQLite's JSON prints
   a REAL with 15 significant digits, which does not round-trip (0.30000000000000004 would
   become 0.3);
-- PostgreSQL concatenates text, each value escaped by `to_json`: its `json_build_object`
+- PostgreSQL concatenates text, each value escaped by `to_json` (metric keys are only quoted:
+  `check_key` admits no character that JSON escapes): its `json_build_object`
   and `json_object_agg` cost about twice as much per value, and every `::json` cast parses
   again what was just built. PostgreSQL prints a float as the shortest text that round-trips.
 
@@ -260,9 +261,8 @@ class _Postgres:
         return _wrapped(sa.func.string_agg(entry, _text(",")), "{", "}")
 
     def key(self, key: sa.ColumnElement[str]) -> Json:
-        """A param, metric or tag key as a JSON string. Keys hold no character JSON escapes
-        (`check_key`), so quoting is enough, and it costs a seventh of a page's rendering
-        less than `to_json` would."""
+        """A param, metric or tag key as a JSON string. `check_key` admits no character that
+        JSON escapes, so quoting is enough; `to_json` took about 7 of a page's 57 ms."""
         return _text('"') + key + _text('"')
 
     def key_values(self, table: sa.Table) -> Json:
