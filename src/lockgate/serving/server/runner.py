@@ -4,6 +4,7 @@ delivered or spilled, after the last."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,13 @@ class InferenceServer:
     def run(self) -> None:
         """Serve until interrupted (SIGINT/SIGTERM), then deliver or spill the prediction log."""
         app, logger = self.build()
+        # The loaded models and every module imported for them (scikit-learn alone is
+        # hundreds of thousands of objects) live as long as the process: out of the
+        # collector's sight, its full passes under load no longer walk them. With the
+        # prediction log holding records those passes ran often: the benchmark's p99 at 32
+        # connections was 153 ms with them, 11 ms without.
+        gc.collect()
+        gc.freeze()
         if logger is not None:
             logger.start()
         try:
