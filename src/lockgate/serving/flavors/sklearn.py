@@ -30,6 +30,7 @@ from lockgate.serving.flavors.config import (
     config_text,
     input_order,
 )
+from lockgate.serving.flavors.sklearn_trees import CompiledTrees, compile_trees
 from lockgate.serving.signature import DEFAULT_OUTPUT
 
 __all__ = ["SKLEARN_FORMATS", "SKLEARN_METHODS", "SklearnFlavor", "SklearnPredictor"]
@@ -43,7 +44,8 @@ SKLEARN_METHODS = ("predict", "predict_proba", "decision_function")
 @dataclass(frozen=True, slots=True)
 class SklearnPredictor:
     """A loaded estimator: the input columns as one matrix (or, for an estimator fitted on a
-    DataFrame, as a DataFrame with its feature names), through `method`."""
+    DataFrame, as a DataFrame with its feature names), through `method`, or through
+    `compiled`, a tree ensemble's verified fast path, when it scores the matrix."""
 
     model: Any
     method: str
@@ -51,11 +53,16 @@ class SklearnPredictor:
     outputs: tuple[str, ...]
     feature_names: tuple[str, ...] | None = None
     frame: Callable[..., Any] | None = None
+    compiled: CompiledTrees | None = None
 
     def predict(self, inputs: Mapping[str, npt.NDArray[Any]]) -> Columns:
-        """Score a batch with the estimator's `method`."""
+        """Score a batch with the estimator's `method` (or its compiled fast path, which
+        declines a matrix it does not score exactly, NaN or infinity among them)."""
         with user_code(f"the scikit-learn model's {self.method}"):
-            result = np.asarray(getattr(self.model, self.method)(self._features(inputs)))
+            features = self._features(inputs)
+            result = None if self.compiled is None else self.compiled(features)
+            if result is None:
+                result = np.asarray(getattr(self.model, self.method)(features))
         return name_outputs(result, self.outputs)
 
     def _features(self, inputs: Mapping[str, npt.NDArray[Any]]) -> Any:
@@ -224,11 +231,16 @@ class SklearnFlavor:
             # milliseconds, and the names were already checked against the signature.
             _forget_feature_names(model)
             features = None
-        return SklearnPredictor(
-            model,
-            method,
-            tuple(order),
-            tuple(outputs),
-            feature_names=tuple(features) if features is not None else None,
-            frame=_pandas_frame() if features is not None else None,
-        )
+        if features is not None:
+            return SklearnPredictor(
+                model,
+                method,
+                tuple(order),
+                tuple(outputs),
+                feature_names=tuple(features),
+                frame=_pandas_frame(),
+            )
+        # Scored as a matrix: a tree ensemble gets a fast path that skips sklearn's per-call
+        # validation (most of a small batch's time), checked against the model at load.
+        compiled = compile_trees(model, method)
+        return SklearnPredictor(model, method, tuple(order), tuple(outputs), compiled=compiled)
