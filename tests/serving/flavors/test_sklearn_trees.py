@@ -375,6 +375,20 @@ def test_the_predictor_leaves_a_matrix_of_the_wrong_width_to_sklearn(
         predictor.predict({"input": X[:2, :4]})
 
 
+def test_a_batch_beyond_the_fast_paths_size_is_scored_by_sklearn(
+    boosted: GradientBoostingClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predictor = predictor_of(boosted, "predict")
+    assert predictor.compiled is not None
+    rows = np.random.default_rng(4).normal(size=(sklearn_trees.FAST_ROWS + 1, 5))
+    expected = boosted.predict(rows)
+    scored: list[int] = []
+    monkeypatch.setattr(boosted, "predict", lambda matrix: scored.append(len(matrix)) or expected)
+    assert np.array_equal(predictor.predict({"input": rows})["prediction"], expected)
+    predictor.predict({"input": rows[: sklearn_trees.FAST_ROWS]})
+    assert scored == [sklearn_trees.FAST_ROWS + 1]
+
+
 def test_a_loaded_package_scores_through_the_compiled_path(
     boosted: GradientBoostingClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,7 +30,7 @@ from lockgate.serving.flavors.config import (
     config_text,
     input_order,
 )
-from lockgate.serving.flavors.sklearn_trees import CompiledTrees, compile_trees
+from lockgate.serving.flavors.sklearn_trees import FAST_ROWS, CompiledTrees, compile_trees
 from lockgate.serving.signature import DEFAULT_OUTPUT
 
 __all__ = ["SKLEARN_FORMATS", "SKLEARN_METHODS", "SklearnFlavor", "SklearnPredictor"]
@@ -56,11 +56,14 @@ class SklearnPredictor:
     compiled: CompiledTrees | None = None
 
     def predict(self, inputs: Mapping[str, npt.NDArray[Any]]) -> Columns:
-        """Score a batch with the estimator's `method` (or its compiled fast path, which
-        declines a matrix it does not score exactly, NaN or infinity among them)."""
+        """Score a batch with the estimator's `method` (or, up to `FAST_ROWS` rows, its
+        compiled fast path, which declines a matrix it does not score exactly, NaN or infinity
+        among them)."""
         with user_code(f"the scikit-learn model's {self.method}"):
             features = self._features(inputs)
-            result = None if self.compiled is None else self.compiled(features)
+            result = None
+            if self.compiled is not None and len(features) <= FAST_ROWS:
+                result = self.compiled(features)
             if result is None:
                 result = np.asarray(getattr(self.model, self.method)(features))
         return name_outputs(result, self.outputs)
