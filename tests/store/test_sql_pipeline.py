@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from psycopg import pq
 
 from lockgate.domain.access import Caller
-from lockgate.domain.audit import AuditDraft, ChainHead, verify_chain
+from lockgate.domain.audit import AuditDraft
 from lockgate.domain.errors import AlreadyExistsError
 from lockgate.domain.identity import SystemClock, Uuid7Factory
 from lockgate.domain.tracking import Metric, Run
@@ -99,39 +99,6 @@ def test_logging_one_point_costs_two_round_trips(
         tracking.log_metrics(caller, run.id, [MetricPoint("loss", 0.5, 7)])
     assert trips.count == 2
     assert tracking.get_run(caller, run.id).metrics["loss"].step == 7
-
-
-def test_a_writer_unit_holds_the_audit_heads_lock_from_its_start(
-    metadata_store: SqlMetadataStore, run: Run
-) -> None:
-    seq = _written(metadata_store, run)[0]
-    with metadata_store.unit_of_work() as uow:
-        uow.runs.detail(run.id)  # its first read: the head's FOR UPDATE travelled with it
-        with metadata_store.engine.connect() as other:
-            other.execute(sa.text("SET lock_timeout = '50ms'"))
-            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
-                other.execute(sa.text("SELECT seq FROM audit_head FOR UPDATE"))
-            other.rollback()
-        # Refused changes append nothing: leaving without commit releases the lock.
-    with metadata_store.engine.connect() as other:
-        other.execute(sa.text("SET lock_timeout = '50ms'"))
-        assert other.execute(sa.text("SELECT seq FROM audit_head FOR UPDATE")).scalar() == seq
-        other.rollback()
-
-
-def test_appends_after_the_first_in_a_unit_read_the_head_it_left(
-    metadata_store: SqlMetadataStore, run: Run
-) -> None:
-    before = _written(metadata_store, run)[0]
-    with metadata_store.unit_of_work() as uow:
-        first = uow.audit.append(_draft(), event_id=new_id(), at=at(0))
-        second = uow.audit.append(_draft(), event_id=new_id(), at=at(1))
-        uow.commit()
-    assert (first.seq, second.seq) == (before + 1, before + 2)
-    assert second.prev_hash == first.hash
-    with metadata_store.unit_of_work(read_only=True) as uow:
-        assert uow.audit.head() == ChainHead(second.seq, second.hash)
-        assert verify_chain(uow.audit.stored_events(), uow.audit.head()).ok
 
 
 def test_an_error_surfacing_at_the_commit_is_sqlalchemys_and_writes_nothing(
