@@ -87,17 +87,17 @@ def _written(store: SqlMetadataStore, run: Run) -> tuple[int, list[int]]:
     return seq, steps
 
 
-def test_logging_one_point_costs_two_round_trips(
+def test_logging_one_point_costs_three_round_trips(
     metadata_store: SqlMetadataStore, run: Run, tmp_path: Path
 ) -> None:
-    # BEGIN + the audit head FOR UPDATE + the run, then the point + the latest value + the
-    # event + the head + COMMIT: eight statements in two round trips.
+    # BEGIN + the run, then the point + the latest value + the audit head FOR UPDATE, then
+    # the event + the head + COMMIT: eight statements in three round trips.
     context = ServiceContext(metadata_store.unit_of_work, SystemClock(), Uuid7Factory())
     tracking = TrackingService(context)
     caller = Caller.local(ALICE)
     with _round_trips(_writer(metadata_store), tmp_path) as trips:
         tracking.log_metrics(caller, run.id, [MetricPoint("loss", 0.5, 7)])
-    assert trips.count == 2
+    assert trips.count == 3
     assert tracking.get_run(caller, run.id).metrics["loss"].step == 7
 
 

@@ -19,10 +19,10 @@ from lockgate.domain.audit import (
 )
 from lockgate.domain.identity import Actor
 from lockgate.store.sql.codec import from_json, from_micros, to_micros
-from lockgate.store.sql.engine import DriverCursor, DriverStatement
+from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.tables import audit_events, audit_head
 
-__all__ = ["SqlAuditLog", "lock_head"]
+__all__ = ["SqlAuditLog"]
 
 _HEAD_ID = 1
 _READ_CHUNK = 1000
@@ -34,15 +34,10 @@ class SqlAuditLog:
 
     Args:
         connection: the unit of work's connection, inside its transaction.
-        locked_head: the cursor of a `lock_head` the unit queued when it began, read by the
-            first append instead of asking again.
     """
 
-    def __init__(
-        self, connection: sa.Connection, *, locked_head: DriverCursor | None = None
-    ) -> None:
+    def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
-        self._locked_head = locked_head
 
     def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> AuditEvent:
         # FOR UPDATE serializes appends on PostgreSQL (ignored on SQLite, where BEGIN
@@ -143,11 +138,7 @@ class SqlAuditLog:
 
     def _read_head(self, *, for_update: bool) -> ChainHead:
         if for_update:
-            # The unit's own lock_head, once: a later append must see this one's head.
-            cursor, self._locked_head = self._locked_head, None
-            if cursor is None:
-                cursor = _SELECT_HEAD_FOR_UPDATE.execute(self._connection, {})
-            row = cursor.fetchone()
+            row = _SELECT_HEAD_FOR_UPDATE.execute(self._connection, {}).fetchone()
             if row is None:
                 raise sa.exc.NoResultFound("No row was found when one was required")
             seq, digest = row
@@ -156,22 +147,10 @@ class SqlAuditLog:
         return ChainHead(seq, digest)
 
 
-def lock_head(connection: sa.Connection) -> DriverCursor:
-    """Queue the chain head's FOR UPDATE at the start of a pipelined writer unit (see
-    pipeline.py): its answer comes back with the unit's first read, so the append that needs
-    it does not wait a round trip of its own. Every writer takes the head's lock first, before
-    any other row, so writers in other processes queue there and never deadlock on it. Pass
-    the cursor to the unit's `SqlAuditLog`."""
-    return _LOCK_HEAD.execute(connection, {})
-
-
 # Built once, and run on the driver connection (see DriverStatement; every column here is a
 # string or an integer): the append path runs on every change.
 _SELECT_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID)
 _SELECT_HEAD_FOR_UPDATE = DriverStatement(lambda _: _SELECT_HEAD.with_for_update())
-# The same query with a cursor of its own: one per statement and connection, and a unit that
-# appends twice reads the head again while its lock_head cursor may still be unread.
-_LOCK_HEAD = DriverStatement(lambda _: _SELECT_HEAD.with_for_update())
 _EVENT_COLUMNS = (
     "seq",
     "id",

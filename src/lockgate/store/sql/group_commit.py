@@ -39,7 +39,6 @@ from lockgate.store.protocols import (
     PromotionRepository,
     RunRepository,
 )
-from lockgate.store.sql.audit import lock_head
 from lockgate.store.sql.engine import DriverStatement
 from lockgate.store.sql.pipeline import WriterPipeline
 from lockgate.store.sql.unit_of_work import bind_repositories
@@ -119,11 +118,6 @@ class CommitGroup:
             return None
         finally:
             self._lock.release()
-
-    @property
-    def pipelined(self) -> bool:
-        """Whether the writer connection (taken with `enter`) is in pipeline mode."""
-        return self._pipeline is not None
 
     def sync(self) -> None:
         """Wait until the statements sent so far have run; raise the first error among them
@@ -351,20 +345,16 @@ class GroupUnitOfWork:
 
     def __enter__(self) -> GroupUnitOfWork:
         connection, shared = self._group.enter()
-        self._connection = connection
         try:
             if shared:
                 _SAVEPOINT.execute(connection, {})
                 self._in_savepoint = True
-            # Pipelined, the head's lock is queued now and answered with the unit's first
-            # read: appending then costs no round trip of its own (see pipeline.py).
-            locked_head = lock_head(connection) if self._group.pipelined else None
         except BaseException:
-            self._undo()
             self._group.leave(joined=False)
             raise
         self._open = True
-        bind_repositories(self, connection, self._ids, locked_head=locked_head)
+        self._connection = connection
+        bind_repositories(self, connection, self._ids)
         return self
 
     def __exit__(

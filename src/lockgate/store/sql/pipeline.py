@@ -5,9 +5,8 @@ the audit head FOR UPDATE, the event, the head, COMMIT). Sent one at a time, eac
 trip, and on PostgreSQL the waits cost more than the statements. In pipeline mode (psycopg's
 `Connection.pipeline()`) a statement is sent without waiting for its result; the client waits
 only when it reads a row or syncs. The commit group's writer connection stays in pipeline mode
-while it lives, so a unit costs one round trip per read and one at its end; every unit queues
-the audit head's FOR UPDATE right after BEGIN, so the append does not wait on its own: [BEGIN,
-the head, the run], [the point, the latest value, the event, the head, COMMIT].
+while it lives, so a unit costs one round trip per read and one at its end: [BEGIN, the run],
+[the point, the latest value, the head], [the event, the head, COMMIT].
 
 What keeps the rest working:
 

@@ -30,7 +30,7 @@ from lockgate.store.sql.artifacts import SqlArtifactIndex
 from lockgate.store.sql.audit import SqlAuditLog
 from lockgate.store.sql.credentials import SqlCredentialRepository
 from lockgate.store.sql.decommission import SqlDecommissionRepository
-from lockgate.store.sql.engine import READ_ONLY_OPTION, DriverCursor
+from lockgate.store.sql.engine import READ_ONLY_OPTION
 from lockgate.store.sql.environments import SqlEnvironmentRepository
 from lockgate.store.sql.evaluations import SqlEvaluationRepository
 from lockgate.store.sql.grants import SqlGrantRepository
@@ -72,16 +72,14 @@ def bind_repositories(
     connection: sa.Connection,
     ids: IdFactory | None,
     renderer: PageRenderer | None = None,
-    *,
-    locked_head: DriverCursor | None = None,
 ) -> None:
     """Give a unit of work its repositories, all working on `connection` (and the search
-    page `renderer`, when given; the audit log the unit's queued `lock_head`, when given)."""
+    page `renderer`, when given)."""
     unit.projects = SqlProjectRepository(connection)
     unit.runs = SqlRunRepository(connection, ids, renderer)
     unit.models = SqlModelRepository(connection)
     unit.artifacts = SqlArtifactIndex(connection)
-    unit.audit = SqlAuditLog(connection, locked_head=locked_head)
+    unit.audit = SqlAuditLog(connection)
     unit.principals = SqlPrincipalRepository(connection)
     unit.grants = SqlGrantRepository(connection)
     unit.credentials = SqlCredentialRepository(connection)
