@@ -87,11 +87,14 @@ class Database:
             return sqlite3.connect(self.sqlite_path, timeout=60)
         return psycopg.connect(self.url("postgresql://"))
 
-    def analyze(self) -> None:
-        """Refresh PostgreSQL's planner statistics after a bulk load (autovacuum would, later)."""
+    def vacuum_analyze(self) -> None:
+        """Do on PostgreSQL what autovacuum does soon after a bulk load: refresh the planner's
+        statistics, and set the visibility map, without which an index-only scan still reads
+        the table's pages (at 20,000 runs that made Lockgate's keyed search query 85 ms instead
+        of 20-37; it serves every system alike)."""
         if self.backend == "postgresql":
             with psycopg.connect(self.url("postgresql://"), autocommit=True) as conn:
-                conn.execute("ANALYZE")
+                conn.execute("VACUUM (ANALYZE)")
 
     def backend_pids(self) -> list[int]:
         """The PostgreSQL server processes serving this database (none for SQLite)."""

@@ -193,7 +193,7 @@ def seed_bulk(
             conn.commit()
     finally:
         conn.close()
-    database.analyze()
+    database.vacuum_analyze()
 
 
 def _chunks(indexes: range, size: int) -> Iterator[range]:

@@ -187,7 +187,7 @@ def _prepare(config: Config, system: System) -> Prepared:
                 api, system.server.base_url, system.container, range(1), deadline_s=60
             )[0]
             seed_bulk(system.name, system.database, prepared.template_run, 0, range(1, first))
-        system.database.analyze()
+        system.database.vacuum_analyze()
         prepared.history_run = api.create_run(client, system.container, "history", 0)
         for start in range(0, config.history_points, BATCH_POINTS):
             steps = range(start, min(start + BATCH_POINTS, config.history_points))
