@@ -436,7 +436,7 @@ class _RaisingAudit:
     def __init__(self, inner: object) -> None:
         self._inner = inner
 
-    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> AuditEvent:
+    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> None:
         raise LockgateError("the audit log is down")
 
     def __getattr__(self, name: str) -> object:

@@ -298,7 +298,7 @@ def test_each_action_needs_its_permission(platform: Platform, people: People) ->
 
 
 class _BrokenAudit:
-    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> AuditEvent:
+    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> None:
         raise LockgateError(f"the audit log is unavailable ({draft.action} not written)")
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from lockgate.domain.audit import AuditDraft, AuditEvent
+from lockgate.domain.audit import AuditDraft
 from lockgate.domain.errors import ConflictError, LockgateError
 from lockgate.domain.governance.promotions import GovernanceRules, RequestStatus
 from lockgate.domain.identity import Uuid7Factory
@@ -40,7 +40,7 @@ def world(platform: Platform) -> Governed:
 class _BrokenAudit:
     """An audit log whose appends fail (a full disk, a lost connection)."""
 
-    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> AuditEvent:
+    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> None:
         raise LockgateError(f"the audit log is unavailable ({draft.action} not written)")
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from psycopg import pq
 
 from lockgate.domain.access import Caller
-from lockgate.domain.audit import AuditDraft
+from lockgate.domain.audit import AuditDraft, verify_chain
 from lockgate.domain.errors import AlreadyExistsError
 from lockgate.domain.identity import SystemClock, Uuid7Factory
 from lockgate.domain.tracking import Metric, Run
@@ -87,18 +87,38 @@ def _written(store: SqlMetadataStore, run: Run) -> tuple[int, list[int]]:
     return seq, steps
 
 
-def test_logging_one_point_costs_three_round_trips(
+def test_logging_one_point_costs_two_round_trips(
     metadata_store: SqlMetadataStore, run: Run, tmp_path: Path
 ) -> None:
-    # BEGIN + the run, then the point + the latest value + the audit head FOR UPDATE, then
-    # the event + the head + COMMIT: eight statements in three round trips.
+    # BEGIN + the run, then the point + the latest value + the audit event (sealed by the
+    # statement that moves the head) + COMMIT: five statements in two round trips.
     context = ServiceContext(metadata_store.unit_of_work, SystemClock(), Uuid7Factory())
     tracking = TrackingService(context)
     caller = Caller.local(ALICE)
     with _round_trips(_writer(metadata_store), tmp_path) as trips:
         tracking.log_metrics(caller, run.id, [MetricPoint("loss", 0.5, 7)])
-    assert trips.count == 3
+    assert trips.count == 2
     assert tracking.get_run(caller, run.id).metrics["loss"].step == 7
+    with metadata_store.unit_of_work(read_only=True) as uow:
+        assert verify_chain(uow.audit.stored_events(), uow.audit.head()).ok
+
+
+def test_an_audit_append_costs_no_round_trip_of_its_own(
+    metadata_store: SqlMetadataStore, run: Run, tmp_path: Path
+) -> None:
+    # Nothing in this unit is read: BEGIN, the point, the latest value, two events and COMMIT
+    # travel together, and the events' seq and hash come back with the COMMIT.
+    seq = _written(metadata_store, run)[0]
+    with (
+        _round_trips(_writer(metadata_store), tmp_path) as trips,
+        metadata_store.unit_of_work() as uow,
+    ):
+        uow.runs.add_metrics(run, [_point(1)])
+        uow.audit.append(_draft(), event_id=new_id(), at=at(1))
+        uow.audit.append(_draft(), event_id=new_id(), at=at(2))
+        uow.commit()
+    assert trips.count == 1
+    assert _written(metadata_store, run) == (seq + 2, [1])
 
 
 def test_an_error_surfacing_at_the_commit_is_sqlalchemys_and_writes_nothing(
@@ -133,13 +153,14 @@ def test_an_error_surfacing_at_a_later_read_leaves_the_connection_usable(
     pid = _backend_pid(metadata_store)
     before = _written(metadata_store, run)
 
-    def log_then_audit() -> None:
+    def log_then_read() -> None:
         with metadata_store.unit_of_work() as uow:
             uow.runs.add_metrics(ghost, [_point(1)])  # queued
-            uow.audit.append(_draft(), event_id=new_id(), at=at(0))  # reads the head: waits
+            uow.audit.append(_draft(), event_id=new_id(), at=at(0))  # queued
+            uow.runs.get(run.id)  # reads the run: waits
 
     with pytest.raises(sa.exc.IntegrityError, match="foreign key"):
-        log_then_audit()
+        log_then_read()
     writer = _writer(metadata_store)
     assert writer.pgconn.pipeline_status == pq.PipelineStatus.ON  # not ABORTED
     assert writer.info.transaction_status == pq.TransactionStatus.IDLE  # rolled back

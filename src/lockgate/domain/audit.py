@@ -25,6 +25,7 @@ __all__ = [
     "ChainVerdict",
     "JsonValue",
     "StoredEvent",
+    "encode_hashed_fields",
     "seal",
     "verify_chain",
 ]
@@ -88,6 +89,35 @@ def canonical_details(details: Mapping[str, JsonValue]) -> str:
     )
 
 
+def encode_hashed_fields(
+    *,
+    event_id: str,
+    occurred_at: datetime,
+    action: str,
+    actor: str,
+    subject_type: str,
+    subject_id: str,
+    details_json: str,
+) -> bytes:
+    """An event's own fields as they sit in its hashed JSON array, between its seq and its
+    prev_hash (with the comma before them), in UTF-8.
+
+    The hashed text is `[seq,<fields>,"prev_hash"]`: a store that seals events in its
+    database puts these bytes between the seq and the prev_hash it reads there under its
+    lock, as `compute_hash` does (a hex prev_hash needs no JSON escaping).
+    """
+    members: list[JsonValue] = [
+        event_id,
+        to_micros(occurred_at),
+        action,
+        actor,
+        subject_type,
+        subject_id,
+        details_json,
+    ]
+    return ("," + _json(members)[1:-1]).encode()  # the members, without the brackets
+
+
 def compute_hash(
     *,
     seq: int,
@@ -100,23 +130,26 @@ def compute_hash(
     details_json: str,
     prev_hash: str,
 ) -> str:
-    """The sha256 over an event's fields and its predecessor's hash."""
-    body = json.dumps(
-        [
-            seq,
-            event_id,
-            to_micros(occurred_at),
-            action,
-            actor,
-            subject_type,
-            subject_id,
-            details_json,
-            prev_hash,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+    """The sha256 over an event's fields and its predecessor's hash: of the compact JSON
+    array `[seq, event_id, occurred_at (micros), action, actor, subject_type, subject_id,
+    details_json, prev_hash]`, non-ASCII characters as they are, in UTF-8."""
+    fields = encode_hashed_fields(
+        event_id=event_id,
+        occurred_at=occurred_at,
+        action=action,
+        actor=actor,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details_json=details_json,
     )
-    return hashlib.sha256(body.encode()).hexdigest()
+    body = b"".join((b"[", _json(seq).encode(), fields, b",", _json(prev_hash).encode(), b"]"))
+    return hashlib.sha256(body).hexdigest()
+
+
+def _json(value: JsonValue) -> str:
+    # A JSON array's members are encoded exactly as they are alone: joined by the array's
+    # separator they give the array's text.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def seal(draft: AuditDraft, *, head: ChainHead, event_id: str, at: datetime) -> AuditEvent:

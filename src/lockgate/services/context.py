@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from lockgate.domain.access import Caller, Permission
-from lockgate.domain.audit import AuditDraft, AuditEvent, JsonValue
+from lockgate.domain.audit import AuditDraft, JsonValue
 from lockgate.domain.identity import Actor, Clock, IdFactory
 from lockgate.domain.names import check_name
 from lockgate.domain.registry import RegisteredModel
@@ -70,11 +70,11 @@ class ServiceContext:
         actor: Actor | Caller,
         subject: tuple[str, str],
         details: Mapping[str, JsonValue] | None = None,
-    ) -> AuditEvent:
+    ) -> None:
         """Append an audit event inside the caller's unit of work (same transaction)."""
         name = actor.actor if isinstance(actor, Caller) else actor
         draft = AuditDraft(action, name, subject[0], subject[1], dict(details or {}))
-        return uow.audit.append(draft, event_id=self.ids.new_id(), at=self.clock.now())
+        uow.audit.append(draft, event_id=self.ids.new_id(), at=self.clock.now())
 
     def _record_denial(self, denied: AccessDenied) -> None:
         details: dict[str, JsonValue] = {

@@ -270,9 +270,11 @@ class ArtifactIndex(Protocol):
 class AuditLog(Protocol):
     """The append-only, hash-chained audit log."""
 
-    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> AuditEvent:
-        """Seal the draft after the current head and store it; appends are serialized so
-        the chain never forks."""
+    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> None:
+        """Seal the draft after the current head and store it, in the unit's transaction;
+        appends are serialized so the chain never forks. A store may seal the event in the
+        database, so its seq and hash are known once the unit commits (`list_events` reads
+        them back), and a failure may surface only then, failing the commit."""
 
     def list_events(
         self,

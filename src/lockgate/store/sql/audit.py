@@ -1,4 +1,9 @@
-"""SqlAuditLog: the hash-chained audit log, appended under a lock on its head row."""
+"""SqlAuditLog: the hash-chained audit log, appended under a lock on its head row.
+
+On PostgreSQL one statement seals and inserts an event (it is queued on the pipelined writer
+connection, and costs no round trip of its own); on SQLite, whose BEGIN IMMEDIATE already made
+the transaction the only writer, Python reads the head and seals the event.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from lockgate.domain.audit import (
     JsonValue,
     StoredEvent,
     canonical_details,
+    encode_hashed_fields,
     seal,
 )
 from lockgate.domain.identity import Actor
@@ -38,12 +44,18 @@ class SqlAuditLog:
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
+        self._sealed_in_sql = connection.dialect.name == "postgresql"
 
-    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> AuditEvent:
-        # FOR UPDATE serializes appends on PostgreSQL (ignored on SQLite, where BEGIN
-        # IMMEDIATE already made this transaction the only writer).
-        head = self._read_head(for_update=True)
-        event = seal(draft, head=head, event_id=event_id, at=at)
+    def append(self, draft: AuditDraft, *, event_id: str, at: datetime) -> None:
+        if self._sealed_in_sql:
+            self._append_in_sql(draft, event_id=event_id, at=at)
+            return
+        # SQLite: BEGIN IMMEDIATE made this transaction the only writer, so the head read here
+        # stays the head until the commit.
+        row = _READ_HEAD.execute(self._connection, {}).fetchone()
+        if row is None:
+            raise sa.exc.NoResultFound("No row was found when one was required")
+        event = seal(draft, head=ChainHead(row[0], row[1]), event_id=event_id, at=at)
         _INSERT_EVENT.execute(
             self._connection,
             {
@@ -59,8 +71,37 @@ class SqlAuditLog:
                 "hash": event.hash,
             },
         )
-        _UPDATE_HEAD.execute(self._connection, {"new_seq": event.seq, "new_hash": event.hash})
-        return event
+        _UPDATE_HEAD.execute(
+            self._connection,
+            {"new_seq": event.seq, "new_prev_hash": event.prev_hash, "new_hash": event.hash},
+        )
+
+    def _append_in_sql(self, draft: AuditDraft, *, event_id: str, at: datetime) -> None:
+        """PostgreSQL: one statement moves the head and inserts the event it sealed (see
+        _APPEND). On the pipelined writer connection it is only queued, and its outcome
+        arrives with the unit's COMMIT."""
+        details = canonical_details(draft.details)
+        _APPEND.execute(
+            self._connection,
+            {
+                "id": event_id,
+                "occurred_at": to_micros(at),
+                "action": draft.action,
+                "actor": draft.actor,
+                "subject_type": draft.subject_type,
+                "subject_id": draft.subject_id,
+                "details": details,
+                "fields": encode_hashed_fields(
+                    event_id=event_id,
+                    occurred_at=at,
+                    action=draft.action,
+                    actor=draft.actor,
+                    subject_type=draft.subject_type,
+                    subject_id=draft.subject_id,
+                    details_json=details,
+                ),
+            },
+        )
 
     def list_events(
         self,
@@ -134,23 +175,14 @@ class SqlAuditLog:
         return sorted(found)
 
     def head(self) -> ChainHead:
-        return self._read_head(for_update=False)
-
-    def _read_head(self, *, for_update: bool) -> ChainHead:
-        if for_update:
-            row = _SELECT_HEAD_FOR_UPDATE.execute(self._connection, {}).fetchone()
-            if row is None:
-                raise sa.exc.NoResultFound("No row was found when one was required")
-            seq, digest = row
-        else:
-            seq, digest = self._connection.execute(_SELECT_HEAD).one()
+        seq, digest = self._connection.execute(_SELECT_HEAD).one()
         return ChainHead(seq, digest)
 
 
 # Built once, and run on the driver connection (see DriverStatement; every column here is a
-# string or an integer): the append path runs on every change.
+# string, an integer or bytes): the append path runs on every change.
 _SELECT_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID)
-_SELECT_HEAD_FOR_UPDATE = DriverStatement(lambda _: _SELECT_HEAD.with_for_update())
+_READ_HEAD = DriverStatement(lambda _: _SELECT_HEAD)
 _EVENT_COLUMNS = (
     "seq",
     "id",
@@ -168,7 +200,47 @@ _UPDATE_HEAD = DriverStatement(
     lambda _: (
         audit_head.update()
         .where(audit_head.c.id == _HEAD_ID)
-        .values(seq=sa.bindparam("new_seq"), hash=sa.bindparam("new_hash"))
+        .values(
+            seq=sa.bindparam("new_seq"),
+            prev_hash=sa.bindparam("new_prev_hash"),
+            hash=sa.bindparam("new_hash"),
+        )
+    )
+)
+
+# PostgreSQL's append: the event is sealed by the UPDATE that moves the head, so the head is
+# read under its row lock. Every SET expression sees the old row, and an UPDATE that waited for
+# another writer's lock re-evaluates them on the row that writer committed (READ COMMITTED), so
+# the chain never forks. The hashed body is `compute_hash`'s, byte for byte:
+# `[<seq>` + :fields (`encode_hashed_fields`: UTF-8, whatever the server encoding) +
+# `,"<prev_hash>"]`; the pieces made here are ASCII, as are the head's hex hashes. VALUES makes
+# exactly one row: with no head row the event's seq would be NULL, and the unit fails instead of
+# committing its change without its event.
+_APPEND = DriverStatement(
+    lambda _: sa.text(
+        """
+        WITH head AS (
+            UPDATE audit_head
+            SET seq = seq + 1,
+                prev_hash = hash,
+                hash = encode(
+                    sha256(
+                        convert_to('[' || CAST(seq + 1 AS TEXT), 'UTF8')
+                        || CAST(:fields AS BYTEA)
+                        || convert_to(',"' || hash || '"]', 'UTF8')
+                    ),
+                    'hex'
+                )
+            WHERE id = 1
+            RETURNING seq, prev_hash, hash
+        )
+        INSERT INTO audit_events
+            (seq, id, occurred_at, action, actor, subject_type, subject_id, details, prev_hash, hash)
+        VALUES (
+            (SELECT seq FROM head), :id, :occurred_at, :action, :actor, :subject_type,
+            :subject_id, :details, (SELECT prev_hash FROM head), (SELECT hash FROM head)
+        )
+        """
     )
 )
 

@@ -142,7 +142,7 @@ class DriverStatement:
     statements (psycopg) do the rest.
 
     Only for statements whose columns need no type conversion either way (strings, integers,
-    floats, NULL): the values go to the driver as they are. Driver errors are raised as
+    floats, bytes, NULL): the values go to the driver as they are. Driver errors are raised as
     SQLAlchemy's exception classes, as from `Connection.execute`. While anything listens to
     the engine's cursor events (tracing, a test counting statements), statements go through
     SQLAlchemy so that it sees them.

@@ -1,12 +1,13 @@
 """PostgreSQL pipeline mode on the writer connection: a unit's statements travel together.
 
-Logging one metric point takes eight statements (BEGIN, the run, the point, the latest value,
-the audit head FOR UPDATE, the event, the head, COMMIT). Sent one at a time, each is a round
-trip, and on PostgreSQL the waits cost more than the statements. In pipeline mode (psycopg's
-`Connection.pipeline()`) a statement is sent without waiting for its result; the client waits
-only when it reads a row or syncs. The commit group's writer connection stays in pipeline mode
-while it lives, so a unit costs one round trip per read and one at its end: [BEGIN, the run],
-[the point, the latest value, the head], [the event, the head, COMMIT].
+Logging one metric point takes five statements (BEGIN, the run, the point, the latest value,
+the audit event, COMMIT). Sent one at a time, each is a round trip, and on PostgreSQL the waits
+cost more than the statements. In pipeline mode (psycopg's `Connection.pipeline()`) a
+statement is sent without waiting for its result; the client waits only when it reads a row or
+syncs. The commit group's writer connection stays in pipeline mode while it lives, so a unit
+costs one round trip per read and one at its end: [BEGIN, the run], [the point, the latest
+value, the event, COMMIT]. The audit event reads nothing on the client: one statement moves
+the chain head and seals the event in the database (see audit.py, ADR 0013).
 
 What keeps the rest working:
 

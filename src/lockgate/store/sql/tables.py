@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lockgate.domain.audit import GENESIS_HASH
+
 __all__ = [
     "VALUE_INDEX_PREFIX",
     "alias_moves",
@@ -314,12 +316,15 @@ audit_events = sa.Table(
     sa.Index(None, "subject_type", "subject_id", "seq"),
 )
 
-# Exactly one row (id 1): the last sequence number and hash, locked by every append.
+# Exactly one row (id 1): the last event's sequence number, prev_hash and hash, locked by
+# every append. prev_hash lets PostgreSQL's append return the new event's link from the
+# UPDATE that moves the head (see audit.py); nothing reads it to verify.
 audit_head = sa.Table(
     "audit_head",
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False, server_default=GENESIS_HASH),
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
