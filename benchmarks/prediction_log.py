@@ -1,10 +1,11 @@
 """Prediction-log benchmark: what logging adds to each prediction, with a healthy and a stalled sink.
 
 A trivial `predict` (a 32-feature dot product, a few microseconds) runs in a tight loop: bare;
-then building each prediction's record (UUIDv7 id, clock, measured latency) without logging it;
-then building and logging it with `PredictionLogger.log()` into a healthy `ParquetSink`; then
-into a sink that stays stalled for the whole run, so every record is spilled to local disk.
-Each mode keeps the best of `--repeat` runs.
+then building what the inference server logs for it (the `Scored` tuple of a batch of one
+request: its UUIDv7 id, clock, start time, its 32 inputs as one `ColumnMatrix`, the output)
+without logging it; then building and logging it with `PredictionLogger.log_scored()` into a
+healthy `ParquetSink`; then into a sink that stays stalled for the whole run, so every
+prediction is spilled to local disk. Each mode keeps the best of `--repeat` runs.
 
 Two costs are reported per prediction: the wall time of the predicting loop, and the CPU time
 of the whole process (every thread) from the start of the loop until the logger's worker has
@@ -33,15 +34,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lockgate.domain.identity import SystemClock, Uuid7Factory
+import numpy as np
+import pyarrow as pa
+
+from lockgate.domain.identity import Uuid7Factory
 from lockgate.serving.prediction_log import (
+    ColumnMatrix,
     ParquetSink,
     PredictionLogger,
-    PredictionRecord,
     PredictionSink,
+    Scored,
 )
 
 WEIGHTS = [0.01 * i for i in range(32)]
+NAMES = [f"f{i}" for i in range(32)]
 MODES = ("bare", "record_only", "healthy_sink", "stalled_sink")
 
 
@@ -56,7 +62,7 @@ class StalledSink:
     def __init__(self) -> None:
         self.release = threading.Event()
 
-    def write(self, records: Sequence[PredictionRecord]) -> None:
+    def write(self, tables: Sequence[pa.Table]) -> None:
         self.release.wait()
 
     def tick(self) -> None:
@@ -66,29 +72,30 @@ class StalledSink:
         pass
 
 
-def _loop(count: int, handle: Callable[[PredictionRecord], None] | None, build: bool) -> int:
-    """Nanoseconds for `count` predictions; each record is built and handled if asked."""
-    ids, clock = Uuid7Factory(), SystemClock()
+def _scored(ids: Uuid7Factory, inputs: ColumnMatrix, score: float, started: float) -> Scored:
+    """What the server logs for one request of one row, scored alone."""
+    ticket = (ids.new_id(), started, None)
+    outputs = {"score": np.array([score])}
+    answered = time.perf_counter()
+    return ("bench", 1, time.time_ns() // 1000, answered, [ticket], [1], inputs, outputs, None)
+
+
+def _loop(count: int, handle: Callable[[Scored], None] | None, build: bool) -> int:
+    """Nanoseconds for `count` predictions; each one's entry is built and handled if asked."""
+    ids = Uuid7Factory()
     features = [float(i) for i in range(32)]
+    by_column = np.array(features).reshape(32, 1)
     started = time.perf_counter_ns()
     for _ in range(count):
         if not build:
             predict(features)
             continue
-        begin = time.perf_counter_ns()
+        begin = time.perf_counter()
         score = predict(features)
-        latency_ms = (time.perf_counter_ns() - begin) / 1e6
-        record = PredictionRecord(
-            prediction_id=ids.new_id(),
-            model="bench",
-            version=1,
-            timestamp=clock.now(),
-            latency_ms=latency_ms,
-            inputs={"features": features},
-            outputs={"score": score},
-        )
+        # A fresh matrix per request, as the server decodes one; its values are the same.
+        scored = _scored(ids, ColumnMatrix(NAMES, by_column.copy()), score, begin)
         if handle is not None:
-            handle(record)
+            handle(scored)
     return time.perf_counter_ns() - started
 
 
@@ -101,7 +108,7 @@ def _logged_run(count: int, stalled: bool) -> dict[str, int]:
         logger = PredictionLogger(sink, spill_directory=Path(tmp) / "spill", write_timeout=timeout)
         logger.start()
         cpu_started = time.process_time_ns()
-        loop_ns = _loop(count, logger.log, build=True)
+        loop_ns = _loop(count, logger.log_scored, build=True)
         while logger.stats().in_memory:
             time.sleep(0.001)
         cpu_ns = time.process_time_ns() - cpu_started
@@ -118,13 +125,11 @@ def _logged_run(count: int, stalled: bool) -> dict[str, int]:
 
 
 def _log_call_ns(count: int, stalled: bool) -> float:
-    """Nanoseconds per `log()` call alone, over records built beforehand (few enough that
-    none is dropped: the worker cannot spill millions a second)."""
-    ids, clock = Uuid7Factory(), SystemClock()
-    records = [
-        PredictionRecord(ids.new_id(), "bench", 1, clock.now(), 0.01, {"x": [1.0]}, {"y": 1.0})
-        for _ in range(count)
-    ]
+    """Nanoseconds per `log_scored()` call alone, over entries built beforehand (few enough
+    that none is dropped: the worker cannot spill millions a second)."""
+    ids = Uuid7Factory()
+    inputs = ColumnMatrix(NAMES, np.zeros((32, 1)))
+    records = [_scored(ids, inputs, 1.0, 0.0) for _ in range(count)]
     with tempfile.TemporaryDirectory(prefix="lockgate-bench-") as tmp:
         stalled_sink = StalledSink()
         sink: PredictionSink = stalled_sink if stalled else ParquetSink(Path(tmp) / "log")
@@ -134,7 +139,7 @@ def _log_call_ns(count: int, stalled: bool) -> float:
         logger.start()
         started = time.perf_counter_ns()
         for record in records:
-            logger.log(record)
+            logger.log_scored(record)
         elapsed = time.perf_counter_ns() - started
         stalled_sink.release.set()
         logger.close(timeout=120)

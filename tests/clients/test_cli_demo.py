@@ -113,7 +113,8 @@ def test_the_demo_serves_a_real_champion(demo_home: Path) -> None:
             )
             [[stays, leaves]] = response.json()["predictions"]
             assert leaves < 0.5 < stays
-    assert list((demo_home / "predictions" / "records").glob("*.parquet"))
+    [scorer] = (demo_home / "predictions" / "records").iterdir()  # a directory per model
+    assert list(scorer.glob("v*/*.parquet"))
 
 
 def test_the_demo_compares_the_challenger_with_the_champion(demo_home: Path) -> None:

@@ -7,11 +7,45 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
 
 from lockgate.domain.identity import SystemClock, Uuid7Factory
-from lockgate.serving.prediction_log import PredictionRecord, PredictionStatus
+from lockgate.serving.prediction_log import (
+    PredictionBatch,
+    PredictionRecord,
+    PredictionStatus,
+    batches_to_tables,
+)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One row of the prediction log, read back."""
+
+    prediction_id: str
+    model: str
+    version: int
+    timestamp: datetime
+    latency_ms: float
+    status: PredictionStatus
+    error: str | None
+    request_id: str | None
+    inputs: Mapping[str, Any] | None
+    outputs: Mapping[str, Any] | None
+
+
+def rows_of(tables: Sequence[pa.Table]) -> list[Logged]:
+    """The rows of prediction-log tables, in order."""
+    return [
+        Logged(**{**row, "status": PredictionStatus(row["status"])})
+        for table in tables
+        for row in table.to_pylist()
+    ]
 
 
 class MemorySink:
@@ -19,8 +53,8 @@ class MemorySink:
     `healthy` is clear a write raises (a sink that is down)."""
 
     def __init__(self) -> None:
-        self.records: list[PredictionRecord] = []
-        self.batches: list[int] = []  # the size of each batch taken
+        self.tables: list[pa.Table] = []
+        self.batches: list[int] = []  # the predictions of each write
         self.released = threading.Event()
         self.released.set()
         self.healthy = threading.Event()
@@ -31,7 +65,7 @@ class MemorySink:
         self.ticks = 0
         self.closes = 0
 
-    def write(self, records: Sequence[PredictionRecord]) -> None:
+    def write(self, tables: Sequence[pa.Table]) -> None:
         self.writes += 1
         if not self.released.is_set():
             self.blocked.set()
@@ -39,8 +73,8 @@ class MemorySink:
         if not self.healthy.is_set():
             self.failures += 1
             raise ConnectionError("the sink is down")
-        self.records.extend(records)
-        self.batches.append(len(records))
+        self.tables.extend(tables)
+        self.batches.append(sum(table.num_rows for table in tables))
 
     def tick(self) -> None:
         self.ticks += 1
@@ -48,8 +82,12 @@ class MemorySink:
     def close(self) -> None:
         self.closes += 1
 
+    @property
+    def records(self) -> list[Logged]:
+        return rows_of(self.tables)
+
     def ids(self) -> list[str]:
-        return [record.prediction_id for record in self.records]
+        return [str(i) for table in self.tables for i in table.column("prediction_id").to_pylist()]
 
 
 class StepClock:
@@ -81,7 +119,7 @@ def make_records(count: int, *, model: str = "churn", version: int = 3) -> list[
                 version=version,
                 timestamp=_CLOCK.now(),
                 latency_ms=0.25 + n % 7,
-                inputs={"tenure": [float(n), 2.5], "plan": ["basic", "pro"], "n": n},
+                inputs={"tenure": [float(n), 2.5], "plan": ["basic", "pro"], "n": [n, n]},
                 outputs=None if failed else {"churn": [0.1, 0.9]},
                 request_id=f"req-{n}" if n % 3 == 0 else None,
                 status=PredictionStatus.ERROR if failed else PredictionStatus.OK,
@@ -89,6 +127,12 @@ def make_records(count: int, *, model: str = "churn", version: int = 3) -> list[
             )
         )
     return records
+
+
+def make_tables(count: int, *, model: str = "churn", version: int = 3) -> list[pa.Table]:
+    """`make_records` as the logger hands them to a sink."""
+    records = make_records(count, model=model, version=version)
+    return batches_to_tables([PredictionBatch.of(record) for record in records])
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 20.0) -> None:

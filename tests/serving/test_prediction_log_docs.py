@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from lockgate.serving.prediction_log import (
-    PREDICTION_SCHEMA,
+    BASE_SCHEMA,
     ParquetSink,
+    PredictionBatch,
     PredictionLogger,
     PredictionLogStats,
     PredictionRecord,
@@ -23,15 +24,19 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "prediction-l
 
 def test_every_column_is_documented_with_its_arrow_type_and_nullability() -> None:
     text = DOC.read_text()
-    for field in PREDICTION_SCHEMA:
+    for field in BASE_SCHEMA:
         nullable = "yes" if field.nullable else "no"
         row = f"| `{field.name}` | `{field.type}` | {nullable} |"
+        assert row in text, f"document the column in {DOC.name}: {row}"
+    for name, nullable in (("inputs", "no"), ("outputs", "yes")):
+        row = f"| `{name}` | `struct<...>` | {nullable} |"
         assert row in text, f"document the column in {DOC.name}: {row}"
 
 
 def test_every_field_counter_and_argument_is_documented() -> None:
     text = DOC.read_text()
     names = [f.name for f in dataclasses.fields(PredictionRecord)]
+    names += [f.name for f in dataclasses.fields(PredictionBatch)]
     names += [f.name for f in dataclasses.fields(PredictionLogStats)]
     for constructor in (ParquetSink, PredictionLogger):
         names += [p for p in inspect.signature(constructor).parameters if p != "self"]
@@ -43,4 +48,4 @@ def test_the_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.chdir(tmp_path)
     [example] = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
     exec(compile(example, str(DOC), "exec"), {})  # noqa: S102 - the docs' own example
-    assert len(list((tmp_path / "predictions").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "predictions" / "churn-classifier" / "v3").glob("*.parquet"))) == 1

@@ -4,9 +4,12 @@ stalls, fails, or the process dies; spilled records are replayed and their files
 from __future__ import annotations
 
 import collections
+import json
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -20,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _segments(spill: Path) -> list[Path]:
-    return sorted(spill.glob("segment-*.jsonl"))
+    return sorted(spill.glob("segment-*.arrows"))
 
 
 def _duplicates(ids: list[str]) -> int:
@@ -174,9 +177,10 @@ def test_end_to_end_into_rotated_parquet_files(tmp_path: Path) -> None:
     with PredictionLogger(sink, spill_directory=tmp_path / "spill", batch_size=250) as logger:
         for record in records:
             logger.log(record)
-    files = sorted((tmp_path / "log").glob("*.parquet"))
+    version = tmp_path / "log" / "churn" / "v3"  # a directory per model version
+    files = sorted(version.glob("*.parquet"))
     assert len(files) > 1
-    assert [p for p in (tmp_path / "log").iterdir() if p.suffix != ".parquet"] == []
+    assert [p for p in version.iterdir() if p.suffix != ".parquet"] == []
     ids = [i for path in files for i in pq.read_table(path).column("prediction_id").to_pylist()]
     assert ids == [record.prediction_id for record in records]
 
@@ -222,10 +226,13 @@ def test_torn_corrupt_and_foreign_spill_files_cost_only_their_own_records(
     wait_until(lambda: first.stats().spilled == 100)
     first.close(timeout=0.1)
     *_, last = _segments(tmp_path)
+    stream = b"not an Arrow stream"
     with last.open("ab") as segment:
-        segment.write(b'{"prediction_id":"only this"}\n')  # unreadable: counted as dropped
-        segment.write(b'{"prediction_id":"torn by a cr')  # torn: its append never returned
-    foreign = tmp_path / f"segment-{999:020d}.jsonl"
+        # A frame of 7 predictions whose bytes were damaged: its rows count as dropped.
+        segment.write(struct.pack("<QQI", len(stream), 7, zlib.crc32(stream) ^ 1) + stream)
+        # Torn by a crash: its append never returned, so nothing is lost.
+        segment.write(struct.pack("<QQI", 1_000, 3, 0) + b"torn")
+    foreign = tmp_path / f"segment-{999:020d}.arrows"
     foreign.write_bytes(b"some other format\n")
 
     sink = MemorySink()
@@ -234,9 +241,40 @@ def test_torn_corrupt_and_foreign_spill_files_cost_only_their_own_records(
     second.close(timeout=30)
 
     assert sorted(sink.ids()) == sorted(record.prediction_id for record in records)
-    assert second.stats().dropped == 1
+    assert second.stats().dropped == 7
     assert not _segments(tmp_path)
     assert foreign.with_suffix(".unreadable").exists()  # set aside for an operator
+
+
+def test_segments_of_the_first_spill_format_are_still_replayed(tmp_path: Path) -> None:
+    header = b'{"format": "lockgate.prediction-spill/1"}\n'
+    lines = [
+        {
+            "prediction_id": f"{n:032x}",
+            "timestamp": 1_790_000_000_000_000 + n,
+            "model": "churn",
+            "version": 3,
+            "latency_ms": 1.5,
+            "status": "ok",
+            "error": None,
+            "request_id": None,
+            "inputs": {"tenure": [12.0, float(n)]},
+            "outputs": {"churn": [0.25, 0.5]},
+        }
+        for n in range(3)
+    ]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    old = tmp_path / f"segment-{1:020d}.jsonl"
+    old.write_bytes(header + body + b'{"prediction_id":"unread')  # with a torn tail
+
+    sink = MemorySink()
+    with PredictionLogger(sink, spill_directory=tmp_path) as logger:
+        pass
+
+    assert sink.ids() == [line["prediction_id"] for line in lines]
+    assert [row.inputs for row in sink.records][2] == {"tenure": [12.0, 2.0]}
+    assert (logger.stats().replayed, logger.stats().dropped) == (3, 0)
+    assert not old.exists()
 
 
 def test_close_returns_while_the_sink_is_stuck_and_the_next_logger_delivers_the_rest(

@@ -3,45 +3,20 @@ with every field intact; empty writes, ticks and a second close are harmless."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from lockgate.serving.prediction_log import (
-    ParquetSink,
-    PredictionRecord,
-    PredictionSink,
-    PredictionStatus,
-)
-from tests.serving.memory_sink import MemorySink, make_records
+from lockgate.serving.prediction_log import ParquetSink, PredictionSink
+from tests.serving.memory_sink import Logged, MemorySink, make_tables, rows_of
 
-ReadBack = Callable[[], list[PredictionRecord]]
+ReadBack = Callable[[], list[Logged]]
 
 
-def _read_parquet(directory: Path) -> list[PredictionRecord]:
-    rows = [
-        row
-        for path in sorted(directory.glob("*.parquet"))
-        for row in pq.read_table(path).to_pylist()
-    ]
-    return [
-        PredictionRecord(
-            prediction_id=row["prediction_id"],
-            model=row["model"],
-            version=row["version"],
-            timestamp=row["timestamp"],
-            latency_ms=row["latency_ms"],
-            inputs=json.loads(row["inputs"]),
-            outputs=None if row["outputs"] is None else json.loads(row["outputs"]),
-            request_id=row["request_id"],
-            status=PredictionStatus(row["status"]),
-            error=row["error"],
-        )
-        for row in rows
-    ]
+def _read_parquet(directory: Path) -> list[Logged]:
+    return rows_of([pq.read_table(path) for path in sorted(directory.rglob("*.parquet"))])
 
 
 @pytest.fixture(params=["parquet", "memory"])
@@ -59,11 +34,12 @@ def test_what_a_sink_took_is_there_after_close(
     sink_and_reader: tuple[PredictionSink, ReadBack],
 ) -> None:
     sink, read_back = sink_and_reader
-    batches = [make_records(50), [], make_records(1), make_records(200)]
-    for batch in batches:
-        sink.write(batch)
+    writes = [make_tables(50), [], make_tables(1), make_tables(200)]
+    for tables in writes:
+        sink.write(tables)
         sink.tick()
     sink.close()
     sink.close()
-    expected = [record for batch in batches for record in batch]
+    expected = rows_of([table for tables in writes for table in tables])
+    assert len(expected) == 251
     assert read_back() == expected

@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from lockgate.serving.flavors.base import Columns
+from lockgate.serving.protocol import MatrixColumns
 from lockgate.serving.server.batching import AdaptiveBatcher
 
 
@@ -33,9 +34,10 @@ def _request(*values: float) -> Columns:
     return {"x": np.array(values, dtype=np.float64)}
 
 
-async def _gather(batcher: AdaptiveBatcher, requests: list[Columns]) -> list[Any]:
+async def _gather(batcher: AdaptiveBatcher[int], requests: list[Columns]) -> list[Any]:
     return await asyncio.gather(
-        *(batcher.predict(r, len(r["x"])) for r in requests), return_exceptions=True
+        *(batcher.predict(r, len(r["x"]), n) for n, r in enumerate(requests)),
+        return_exceptions=True,
     )
 
 
@@ -95,9 +97,9 @@ def test_max_wait_holds_a_batch_open_for_later_requests() -> None:
     batcher = AdaptiveBatcher(model.predict, max_batch_size=64, max_wait=0.05)
 
     async def staggered() -> list[Any]:
-        first = asyncio.ensure_future(batcher.predict(_request(1), 1))
+        first = asyncio.ensure_future(batcher.predict(_request(1), 1, 1))
         await asyncio.sleep(0)  # a later turn of the loop, within max_wait
-        second = asyncio.ensure_future(batcher.predict(_request(2), 1))
+        second = asyncio.ensure_future(batcher.predict(_request(2), 1, 2))
         return [await first, await second]
 
     asyncio.run(staggered())
@@ -118,3 +120,46 @@ def test_a_full_batch_does_not_wait() -> None:
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="max_batch_size"):
         AdaptiveBatcher(Doubler().predict, max_batch_size=0, max_wait=0)
+
+
+def test_every_model_call_is_reported_with_its_requests_tags_rows_and_outcome() -> None:
+    model = Doubler()
+    reports: list[tuple[list[int], list[float], list[int], Any, Any]] = []
+
+    def report(tags: list[int], inputs: Columns, rows: list[int], outputs: Any, error: Any) -> None:
+        out = None if outputs is None else list(outputs["y"])
+        reports.append((tags, list(inputs["x"]), rows, out, error))
+
+    batcher = AdaptiveBatcher(model.predict, max_batch_size=64, max_wait=0, report=report)
+    asyncio.run(_gather(batcher, [_request(1, 2), _request(3)]))
+    asyncio.run(_gather(batcher, [_request(5), _request(-1)]))  # the batch fails: one by one
+
+    assert reports[0] == ([0, 1], [1.0, 2.0, 3.0], [2, 1], [2.0, 4.0, 6.0], None)
+    assert reports[1] == ([0], [5.0], [1], [10.0], None)
+    tags, inputs, rows, outputs, error = reports[2]
+    assert (tags, inputs, rows, outputs) == ([1], [-1.0], [1], None)
+    assert isinstance(error, ValueError)
+    assert len(reports) == 3
+
+
+def test_requests_that_came_as_matrices_are_batched_as_one_matrix() -> None:
+    seen: list[Columns] = []
+
+    def predict(inputs: Mapping[str, npt.NDArray[Any]]) -> Columns:
+        seen.append(dict(inputs) | {"matrix": getattr(inputs, "matrix", None)})  # type: ignore[dict-item]
+        return {"y": inputs["a"] + inputs["b"]}
+
+    batcher = AdaptiveBatcher(predict, max_batch_size=64, max_wait=0)
+    first = MatrixColumns(["a", "b"], np.array([[1.0, 2.0], [10.0, 20.0]]))
+    second = MatrixColumns(["a", "b"], np.array([[3.0], [30.0]]))
+
+    async def both() -> list[Columns]:
+        return list(
+            await asyncio.gather(batcher.predict(first, 2, 0), batcher.predict(second, 1, 1))
+        )
+
+    results = asyncio.run(both())
+
+    np.testing.assert_array_equal(seen[0]["matrix"], [[1, 10], [2, 20], [3, 30]])
+    np.testing.assert_array_equal(seen[0]["a"], [1, 2, 3])
+    np.testing.assert_array_equal(results[1]["y"], [33.0])

@@ -120,3 +120,38 @@ def test_prediction_ids_are_uuid7_and_sort_by_time(tmp_path: Path) -> None:
     assert ids == sorted(ids)
     assert all(len(i) == 32 and i[12] == "7" for i in ids)  # the UUID version nibble
     assert set(sink.ids()) == set(ids)
+
+
+def test_requests_scored_in_one_batch_are_logged_each_with_its_own_rows(tmp_path: Path) -> None:
+    sink = MemorySink()
+    logger = _logger(sink, tmp_path)
+    logger.start()
+    model = served()
+    app = InferenceApp([model], ServingOptions(), prediction_log=logger)
+
+    async def together() -> list[tuple[list[float], httpx.Response]]:
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve.test") as http:
+            ages = [[float(n)] * (1 + n % 3) for n in range(12)]
+            bodies = [
+                {"dataframe_records": [{"age": a, "tenure": 2.0, "spend": 1.0} for a in age]}
+                for age in ages
+            ]
+            responses = await asyncio.gather(
+                *(http.post("/invocations", json=body) for body in bodies)
+            )
+            return list(zip(ages, responses, strict=True))
+
+    sent = asyncio.run(together())
+    logger.close()
+
+    assert max(model.predictor.batches) > 3  # type: ignore[attr-defined]  # a WeightedSum
+    logged = {record.prediction_id: record for record in sink.records}
+    assert len(logged) == 12
+    for ages, response in sent:
+        record = logged[response.headers["x-prediction-id"]]
+        assert record.inputs is not None
+        assert record.outputs is not None
+        assert record.inputs["age"] == ages
+        assert record.inputs["tenure"] == [2.0] * len(ages)
+        assert record.outputs["score"] == response.json()["predictions"]

@@ -6,31 +6,43 @@ from lockgate.serving.prediction_log.logger import PredictionLogger, PredictionL
 from lockgate.serving.prediction_log.parquet import ParquetSink
 from lockgate.serving.prediction_log.record import (
     UNENCODABLE_KEY,
+    Array,
+    ColumnMatrix,
     JsonValue,
+    PredictionBatch,
     PredictionRecord,
     PredictionStatus,
+    Scored,
+    Ticket,
     encode_json,
 )
 from lockgate.serving.prediction_log.schema import (
-    PREDICTION_SCHEMA,
+    BASE_SCHEMA,
+    JSON_ENCODING,
     SCHEMA_VERSION,
-    records_to_table,
+    batches_to_tables,
 )
 from lockgate.serving.prediction_log.sink import PredictionSink
 from lockgate.serving.prediction_log.spill import SPILL_FORMAT
 
 __all__ = [
-    "PREDICTION_SCHEMA",
+    "BASE_SCHEMA",
+    "JSON_ENCODING",
     "SCHEMA_VERSION",
     "SPILL_FORMAT",
     "UNENCODABLE_KEY",
+    "Array",
+    "ColumnMatrix",
     "JsonValue",
     "ParquetSink",
+    "PredictionBatch",
     "PredictionLogStats",
     "PredictionLogger",
     "PredictionRecord",
     "PredictionSink",
     "PredictionStatus",
+    "Scored",
+    "Ticket",
+    "batches_to_tables",
     "encode_json",
-    "records_to_table",
 ]

@@ -1,5 +1,6 @@
-"""The prediction logger: `log()` hands a record over in O(1) and never waits; a worker thread
-delivers it to the sink, through the spill directory when the sink is slow, failing or behind."""
+"""The prediction logger: `log()` and `log_batch()` hand predictions over in O(1) and never
+wait; a worker thread turns them into tables and delivers those to the sink, through the spill
+directory when the sink is slow, failing or behind."""
 
 from __future__ import annotations
 
@@ -11,16 +12,27 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from lockgate.serving.prediction_log.record import PredictionRecord
+import pyarrow as pa  # pyarrow ships no type information
+
+from lockgate.serving.prediction_log.record import PredictionBatch, PredictionRecord, Scored
 from lockgate.serving.prediction_log.sink import PredictionSink
 from lockgate.serving.prediction_log.spill import SpillStore
-from lockgate.serving.prediction_log.worker import Buffer, Counters, DeliveryPolicy, Worker
+from lockgate.serving.prediction_log.worker import (
+    Buffer,
+    Counters,
+    DeliveryPolicy,
+    Entry,
+    Worker,
+    entry_id,
+    entry_size,
+)
 
 __all__ = ["PredictionLogStats", "PredictionLogger"]
 
 log = logging.getLogger("lockgate.serving.prediction_log")
 
 _DROP_LOG_INTERVAL = 10.0  # seconds between two error messages about dropped records
+_STAGE_SIZE = 512  # predictions the worker turns into tables at a time, between sink calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,17 +40,18 @@ class PredictionLogStats:
     """A snapshot of a logger's counters (since it was made) and gauges (now)."""
 
     queued: int
-    """Records `log()` accepted."""
+    """Predictions `log()` and `log_batch()` accepted."""
     written: int
-    """Records the sink took, straight from memory or replayed from the spill directory."""
+    """Predictions the sink took, straight from memory or replayed from the spill directory."""
     spilled: int
-    """Records written to the spill directory."""
+    """Predictions written to the spill directory."""
     replayed: int
-    """Records the sink took from the spill directory (left by this process or an earlier one)."""
+    """Predictions the sink took from the spill directory (left by this process or an earlier
+    one)."""
     dropped: int
-    """Records lost: the spill disk failed, memory was full, or `log()` came after `close()`."""
+    """Predictions lost: the spill disk failed, memory was full, or logged after `close()`."""
     in_memory: int
-    """Records waiting in memory now."""
+    """Predictions waiting in memory now."""
     spill_segments: int
     """Segment files in the spill directory now."""
     spill_bytes: int
@@ -50,12 +63,13 @@ class PredictionLogStats:
 
 
 class PredictionLogger:
-    """Delivers prediction records to a sink off the request path, losing none.
+    """Delivers predictions to a sink off the request path, losing none.
 
-    `log()` never blocks and never raises: callable from the event loop or any thread. A worker
-    thread sends batches of up to `batch_size` records to the sink at least every
-    `flush_interval` seconds. Records go to append-only segment files in `spill_directory`
-    (fsynced) instead when the queue holds `queue_size` records, when the sink raises (then
+    `log()` and `log_batch()` never block and never raise: callable from the event loop or any
+    thread. A worker thread turns what was logged into Arrow tables and sends about
+    `batch_size` predictions to the sink at least every `flush_interval` seconds. They go to
+    append-only segment files in `spill_directory` (fsynced) instead when the queue holds
+    `queue_size` predictions, when the sink raises (then
     calls are retried with exponential backoff from `retry_initial` to `retry_max` seconds),
     or when a call takes longer than `write_timeout` seconds. Spilled records are replayed
     oldest first once the sink works, including those a crashed process left. Delivery is at
@@ -74,7 +88,7 @@ class PredictionLogger:
         *,
         spill_directory: Path | str,
         queue_size: int = 10_000,
-        batch_size: int = 1_000,
+        batch_size: int = 5_000,
         flush_interval: float = 1.0,
         write_timeout: float = 5.0,
         overflow_limit: int = 100_000,
@@ -87,12 +101,15 @@ class PredictionLogger:
         if min(sizes) < 1 or min(times) <= 0:
             raise ValueError("the prediction logger's sizes and intervals must be positive")
         self._counters = Counters()
+        stage_size = min(batch_size, _STAGE_SIZE)
         self._buffer = Buffer(
-            queue_size=queue_size, overflow_limit=overflow_limit, batch_size=batch_size
+            queue_size=queue_size, overflow_limit=overflow_limit, wake_size=stage_size
         )
         self._spill = SpillStore(Path(spill_directory), segment_bytes=spill_segment_bytes)
         policy = DeliveryPolicy(
             batch_size=batch_size,
+            stage_size=stage_size,
+            queue_size=queue_size,
             flush_interval=flush_interval,
             write_timeout=write_timeout,
             retry_initial=retry_initial,
@@ -115,20 +132,35 @@ class PredictionLogger:
             if self._started or self._closed:
                 raise RuntimeError("a prediction logger starts once")
             self._spill.open()
+            # pyarrow imports pandas (when installed) on its first conversion, which takes a
+            # second or more: here, rather than on the worker under the first requests.
+            pa.array([0])
             self._worker.start()
             self._started = True
 
     def log(self, record: PredictionRecord) -> None:
-        """Hand a record over for delivery; O(1), never waits, never raises."""
-        if not self._buffer.put(record):
+        """Hand one prediction over for delivery; O(1), never waits, never raises."""
+        if not self._buffer.put(record, 1):
             self._drop(record)
+
+    def log_batch(self, batch: PredictionBatch) -> None:
+        """Hand a batch of predictions over for delivery; O(1), never waits, never raises."""
+        if not self._buffer.put(batch, len(batch.prediction_ids)):
+            self._drop(batch)
+
+    def log_scored(self, scored: Scored) -> None:
+        """Hand a batch over as the inference server has it (a `Scored` tuple); it is checked
+        and made a `PredictionBatch` on the worker (one that is not valid is counted as
+        dropped there). O(1), never waits, never raises."""
+        if not self._buffer.put(scored, len(scored[4])):
+            self._drop(scored)
 
     def stats(self) -> PredictionLogStats:
         """The counters and gauges now."""
         counters = self._counters
-        in_memory = len(self._buffer)
+        in_memory = len(self._buffer) + counters.staged
         return PredictionLogStats(
-            queued=counters.taken + in_memory,
+            queued=counters.taken + len(self._buffer),
             written=counters.written,
             spilled=counters.spilled,
             replayed=counters.replayed,
@@ -154,10 +186,8 @@ class PredictionLogger:
             started = self._started
         if started and not self._worker.close(timeout):
             log.error("the prediction log worker did not finish; unsent records stay on disk")
-        if left := len(self._buffer):
+        if left := self._buffer.clear():
             # Logged after the worker's last sweep, or the logger never started.
-            self._buffer.queue.clear()
-            self._buffer.overflow.clear()
             self._counters.taken += left  # accepted, then lost: `queued` stays what it was
             total = self._counters.drop(left)
             log.error("%d predictions logged after close were lost (%d in all)", left, total)
@@ -174,8 +204,8 @@ class PredictionLogger:
     ) -> None:
         self.close()
 
-    def _drop(self, record: PredictionRecord) -> None:
-        total = self._counters.drop(1)
+    def _drop(self, entry: Entry) -> None:
+        total = self._counters.drop(entry_size(entry))
         now = time.monotonic()
         if now >= self._next_drop_log:
             self._next_drop_log = now + _DROP_LOG_INTERVAL
@@ -184,6 +214,4 @@ class PredictionLogger:
                 if self._buffer.closed
                 else "the queue and its overflow are full (the spill disk is not keeping up)"
             )
-            log.error(
-                "prediction %s lost: %s (%d lost in all)", record.prediction_id, reason, total
-            )
+            log.error("prediction %s lost: %s (%d lost in all)", entry_id(entry), reason, total)

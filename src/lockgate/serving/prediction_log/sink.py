@@ -1,26 +1,29 @@
-"""The port every prediction sink implements: where the logger delivers batches of records."""
+"""The port every prediction sink implements: where the logger delivers tables of predictions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from lockgate.serving.prediction_log.record import PredictionRecord
+import pyarrow as pa  # pyarrow ships no type information
 
 __all__ = ["PredictionSink"]
 
 
 class PredictionSink(Protocol):
-    """Durable storage for prediction records (Parquet files, a SQL table, a stream).
+    """Durable storage for predictions (Parquet files, a SQL table, a stream).
+
+    The logger hands a sink Arrow tables, one row per prediction, each of one model version
+    and in the prediction log's schema (`batches_to_tables`; docs/reference/prediction-log.md).
 
     The logger calls a sink from one thread at a time, never from the request path, so a sink
     need not be thread-safe, and it may block or raise: a call that raises or outlasts the
     logger's deadline sends the records to the spill directory to be tried again later.
     """
 
-    def write(self, records: Sequence[PredictionRecord]) -> None:
-        """Store a batch. When this returns the records must survive a crash of the process;
-        the logger then forgets them. Writing a record twice must be harmless (ids are unique).
+    def write(self, tables: Sequence[pa.Table]) -> None:
+        """Store the tables. When this returns their rows must survive a crash of the process;
+        the logger then forgets them. Writing a row twice must be harmless (ids are unique).
         """
 
     def tick(self) -> None:

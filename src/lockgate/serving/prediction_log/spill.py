@@ -1,8 +1,10 @@
-"""The spill directory: append-only segment files holding records the sink has not taken yet.
+"""The spill directory: append-only segment files holding predictions the sink has not taken.
 
-A segment `segment-<seq>.jsonl` is a header line and then one JSON object per record; every
-append is fsynced. One process owns the directory at a time (an flock on `.lock`), segments
-are replayed oldest first, and one is deleted only after all its records reached the sink.
+A segment `segment-<seq>.arrows` is a header line and then one frame per table: its length,
+row count and CRC-32, then the table as an Arrow IPC stream. Every append is fsynced. One
+process owns the directory at a time (an flock on `.lock`), segments are replayed oldest
+first, and one is deleted only after all its predictions reached the sink. Segments of the
+first format (`segment-<seq>.jsonl`, a JSON object per record) are still read.
 """
 
 from __future__ import annotations
@@ -12,29 +14,37 @@ import json
 import logging
 import os
 import re
+import struct
+import zlib
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import pyarrow as pa  # pyarrow ships no type information
+
 from lockgate.domain.errors import ConflictError
-from lockgate.domain.identity import from_micros, to_micros
+from lockgate.domain.identity import from_micros
 from lockgate.serving.prediction_log.durability import fsync_directory
 from lockgate.serving.prediction_log.record import (
+    PredictionBatch,
     PredictionRecord,
     PredictionStatus,
-    encode_json,
 )
+from lockgate.serving.prediction_log.schema import batches_to_tables
 
 __all__ = ["SPILL_FORMAT", "SpillStore"]
 
 log = logging.getLogger("lockgate.serving.prediction_log")
 
-SPILL_FORMAT = "lockgate.prediction-spill/1"
+SPILL_FORMAT = "lockgate.prediction-spill/2"
 _HEADER = json.dumps({"format": SPILL_FORMAT}).encode() + b"\n"
 _PREFIX = "segment-"
-_SUFFIX = ".jsonl"
-_SEGMENT = re.compile(r"segment-\d{20}\.jsonl")
+_SUFFIX = ".arrows"
+_SEGMENT = re.compile(r"segment-\d{20}\.(arrows|jsonl)")
+_FRAME = struct.Struct("<QQI")  # the IPC stream's length, the table's rows, their CRC-32
+_V1_FORMAT = "lockgate.prediction-spill/1"
+_V1_HEADER = json.dumps({"format": _V1_FORMAT}).encode() + b"\n"
 
 
 class SpillStore:
@@ -93,16 +103,16 @@ class SpillStore:
         if found:
             log.info("found %d spilled prediction segments to replay", len(found))
 
-    def append(self, records: Sequence[PredictionRecord]) -> None:
-        """Append records to the open segment and fsync; seal it once it is large enough."""
-        path = self._append(records)
+    def append(self, tables: Sequence[pa.Table]) -> None:
+        """Append tables to the open segment and fsync; seal it once it is large enough."""
+        path = self._append(tables)
         if self._sizes[path] >= self._segment_bytes:
             self.seal()
 
-    def append_segment(self, records: Sequence[PredictionRecord]) -> Path:
-        """Write records as a segment of their own (sealed), so it can be discarded alone."""
+    def append_segment(self, tables: Sequence[pa.Table]) -> Path:
+        """Write tables as a segment of their own (sealed), so it can be discarded alone."""
         self.seal()
-        path = self._append(records)
+        path = self._append(tables)
         self.seal()
         return path
 
@@ -114,11 +124,11 @@ class SpillStore:
             self._sealed.append(path)
             current.close()
 
-    def _append(self, records: Sequence[PredictionRecord]) -> Path:
+    def _append(self, tables: Sequence[pa.Table]) -> Path:
         if self._current is None or self._current_path is None:
             self._current_path, self._current = self._create()
         path, handle = self._current_path, self._current
-        data = b"".join(_encode(record) for record in records)
+        data = b"".join(_frame(table) for table in tables)
         try:
             handle.write(data)
             handle.flush()
@@ -136,28 +146,26 @@ class SpillStore:
             self.seal()
         return self._sealed[0] if self._sealed else None
 
-    def read(self, path: Path) -> tuple[list[PredictionRecord], int]:
-        """A segment's records and how many of its lines were unreadable.
+    def read(self, path: Path) -> tuple[list[pa.Table], int]:
+        """A segment's tables and how many of its predictions were unreadable.
 
-        A last line without its newline was torn by a crash before the append returned, so its
-        records were never acknowledged: it is ignored, not counted.
+        A last frame cut short (or a last line without its newline, in the first format) was
+        torn by a crash before the append returned, so it was never acknowledged: it is
+        ignored, not counted.
 
         Raises:
-            OSError: the file cannot be read, or its header is not this format's.
+            OSError: the file cannot be read, or its header is not a known format's.
         """
-        lines = path.read_bytes().split(b"\n")
-        if len(lines) == 1:
+        data = path.read_bytes()
+        end = data.find(b"\n")
+        if end < 0:
             return [], 0  # created, but the header was torn by a crash
-        if lines[0] + b"\n" != _HEADER:
+        header, body = data[: end + 1], memoryview(data)[end + 1 :]
+        if header == _V1_HEADER:
+            return _read_lines(bytes(body))
+        if header != _HEADER:
             raise OSError(f"{path.name} is not a {SPILL_FORMAT} segment")
-        records: list[PredictionRecord] = []
-        corrupt = 0
-        for line in lines[1:-1]:
-            try:
-                records.append(_decode(line))
-            except (ValueError, KeyError, TypeError):
-                corrupt += 1
-        return records, corrupt
+        return _read_frames(body)
 
     def delete(self, path: Path) -> None:
         """Forget a sealed segment whose records all reached the sink."""
@@ -203,28 +211,51 @@ class SpillStore:
 
 
 def _seq(path: Path) -> int:
-    return int(path.name.removeprefix(_PREFIX).removesuffix(_SUFFIX))
+    return int(path.name[len(_PREFIX) : len(_PREFIX) + 20])
 
 
-def _encode(record: PredictionRecord) -> bytes:
-    head = json.dumps(
-        {
-            "prediction_id": record.prediction_id,
-            "timestamp": to_micros(record.timestamp),
-            "model": record.model,
-            "version": record.version,
-            "latency_ms": record.latency_ms,
-            "status": str(record.status),
-            "error": record.error,
-            "request_id": record.request_id,
-        },
-        separators=(",", ":"),
-        allow_nan=True,
-    )
-    # The inputs and outputs are spliced in as JSON text, encoded once.
-    inputs = encode_json(record.inputs)
-    outputs = "null" if record.outputs is None else encode_json(record.outputs)
-    return f'{head[:-1]},"inputs":{inputs},"outputs":{outputs}}}\n'.encode()
+def _frame(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    stream: bytes = sink.getvalue().to_pybytes()
+    return _FRAME.pack(len(stream), table.num_rows, zlib.crc32(stream)) + stream
+
+
+def _read_frames(body: memoryview) -> tuple[list[pa.Table], int]:
+    tables: list[pa.Table] = []
+    corrupt = 0
+    offset = 0
+    while offset + _FRAME.size <= len(body):
+        length, rows, checksum = _FRAME.unpack_from(body, offset)
+        start = offset + _FRAME.size
+        if start + length > len(body):
+            break  # torn by a crash mid-append
+        stream = body[start : start + length]
+        offset = start + length
+        try:
+            if zlib.crc32(stream) != checksum:
+                raise ValueError("checksum mismatch")
+            table = pa.ipc.open_stream(pa.py_buffer(stream)).read_all()
+            if table.num_rows != rows:
+                raise ValueError("row count mismatch")
+        except (ValueError, pa.ArrowException):
+            corrupt += rows
+            continue
+        tables.append(table)
+    return tables, corrupt
+
+
+def _read_lines(body: bytes) -> tuple[list[pa.Table], int]:
+    """A first-format segment: one JSON record per line."""
+    batches: list[PredictionBatch] = []
+    corrupt = 0
+    for line in body.split(b"\n")[:-1]:
+        try:
+            batches.append(PredictionBatch.of(_decode(line)))
+        except (ValueError, KeyError, TypeError):
+            corrupt += 1
+    return batches_to_tables(batches), corrupt
 
 
 def _decode(line: bytes) -> PredictionRecord:

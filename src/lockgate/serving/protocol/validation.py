@@ -114,12 +114,13 @@ class MatrixColumns(dict[str, Array]):
     array in signature order (the columns are views of it), so a tabular model can take it
     without stacking the columns again."""
 
-    __slots__ = ("matrix",)
+    __slots__ = ("matrix", "names")
 
     def __init__(self, names: Sequence[str], by_column: Array) -> None:
         """`by_column` holds one C-contiguous row per column of `names`, in that order."""
         super().__init__(zip(names, by_column, strict=True))
         self.matrix: Array = by_column.T
+        self.names = names
 
 
 class SignaturePlan:

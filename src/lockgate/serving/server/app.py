@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from lockgate.domain.errors import (
@@ -24,8 +24,9 @@ from lockgate.domain.errors import (
 )
 from lockgate.domain.identity import Uuid7Factory
 from lockgate.serving.flavors.base import Columns
-from lockgate.serving.prediction_log import PredictionLogger, PredictionRecord, PredictionStatus
+from lockgate.serving.prediction_log import Array, ColumnMatrix, PredictionLogger, Ticket
 from lockgate.serving.protocol import (
+    MatrixColumns,
     SignaturePlan,
     decode_infer_request,
     decode_invocations,
@@ -95,6 +96,7 @@ class InferenceApp:
                 max_batch_size=options.max_batch_size,
                 max_wait=options.max_batch_wait,
                 observe=metrics.batch_rows.observe,
+                report=None if prediction_log is None else partial(self._record, model),
             )
             plan = SignaturePlan(model.signature, max_rows=options.max_request_rows)
             self._instruments[id(model)] = _Instruments(batcher, metrics, plan)
@@ -208,46 +210,42 @@ class InferenceApp:
         inputs: Columns,
         scope: Scope,
     ) -> tuple[Columns, str]:
-        """Score through the batcher and log the prediction, answered or failed."""
-        started = time.perf_counter()
+        """Score through the batcher, which reports each batch to the prediction log."""
         prediction_id = self._ids.new_id()  # UUIDv7: prediction ids sort by time
+        # The batcher hands the ticket to `_record` with the batch this request was scored in.
+        ticket = (prediction_id, time.perf_counter(), scope.get("lockgate.request_id"))
         try:
-            outputs = await tools.batcher.predict(inputs, _rows(inputs))
-        except Exception as exc:
+            outputs = await tools.batcher.predict(inputs, _rows(inputs), ticket)
+        except Exception:
             tools.metrics.failed(protocol, "prediction_failed")
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-            self._record(model, prediction_id, started, inputs, None, scope, error)
             raise
-        self._record(model, prediction_id, started, inputs, outputs, scope, None)
         return outputs, prediction_id
 
     def _record(
         self,
         model: ServedModel,
-        prediction_id: str,
-        started: float,
+        tickets: list[Ticket],
         inputs: Columns,
+        rows: list[int],
         outputs: Columns | None,
-        scope: Scope,
-        error: str | None,
+        error: Exception | None,
     ) -> None:
+        """Log a batch the model scored: one prediction per request, all answered or failed.
+        Only a tuple is made here; the log's thread makes it a batch and checks it."""
         if self._log is None:
             return
-        self._log.log(
-            PredictionRecord(
-                prediction_id=prediction_id,
-                model=model.name,
-                version=model.version,
-                timestamp=datetime.now(UTC),
-                latency_ms=(time.perf_counter() - started) * 1000.0,
-                # Arrays, turned into JSON by the logger's thread (encode_json calls tolist).
-                inputs=inputs,  # type: ignore[arg-type]
-                outputs=outputs,  # type: ignore[arg-type]
-                request_id=scope.get("lockgate.request_id"),
-                status=PredictionStatus.OK if error is None else PredictionStatus.ERROR,
-                error=error,
-            )
-        )
+        text = None if error is None else f"{type(error).__name__}: {error}"[:1000]
+        answered = time.perf_counter()
+        logged: Mapping[str, Array] = inputs
+        if type(inputs) is MatrixColumns:
+            # Cut from one matrix: the log holds just that, and the mapping and its views go
+            # back to the allocator now, while their memory is in cache. (Holding them made
+            # each request at one connection about 7 µs slower: fresh memory for every one.)
+            logged = ColumnMatrix(inputs.names, inputs.matrix.T)
+        self._log.log_scored(
+            (model.name, model.version, time.time_ns() // 1000, answered, tickets, rows, logged,
+             outputs, text)
+        )  # fmt: skip
 
     def _model(self, name: str, version: str | None) -> ServedModel:
         found = (
@@ -317,7 +315,7 @@ class InferenceApp:
 class _Instruments:
     """What serving one model takes besides the model: its batcher, metrics and plan."""
 
-    batcher: AdaptiveBatcher
+    batcher: AdaptiveBatcher[Ticket]
     metrics: ModelMetrics
     plan: SignaturePlan
 
