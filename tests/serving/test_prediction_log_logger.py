@@ -12,11 +12,12 @@ import sys
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from lockgate.domain.errors import ConflictError
-from lockgate.serving.prediction_log import ParquetSink, PredictionLogger
+from lockgate.serving.prediction_log import ColumnMatrix, ParquetSink, PredictionLogger, Scored
 from tests.serving.memory_sink import MemorySink, make_records, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -316,3 +317,26 @@ def test_settings_are_checked_and_a_logger_starts_once(tmp_path: Path) -> None:
         logger.start()
     logger.close()
     logger.close()  # a second close does nothing
+
+
+def test_scored_batches_are_checked_joined_and_delivered_in_order(tmp_path: Path) -> None:
+    names = ("a", "b")
+    outputs = {"y": np.array([1.0])}
+
+    def scored(n: int, inputs: object, out: object = outputs) -> Scored:
+        ticket = (f"{n:032x}", 10.0, f"r-{n}")
+        return ("m", 1, 1_790_000_000_000_000 + n, 10.5, [ticket], [1], inputs, out, None)  # type: ignore[return-value]
+
+    sink = MemorySink()
+    with PredictionLogger(sink, spill_directory=tmp_path) as logger:
+        for n in range(3):  # joined into one batch: equal names, one layout
+            logger.log_scored(scored(n, ColumnMatrix(tuple(names), np.array([[n], [10.0 * n]]))))
+        logger.log_scored(scored(3, {"a": np.array([1.0, 2.0])}))  # rows do not add up: refused
+        logger.log_scored(scored(4, ColumnMatrix(names, np.array([[4.0], [40.0]]))))
+
+    rows = sink.records
+    assert [row.prediction_id for row in rows] == [f"{n:032x}" for n in (0, 1, 2, 4)]
+    assert [row.inputs for row in rows][:3] == [{"a": [n], "b": [10.0 * n]} for n in range(3)]
+    assert rows[1].latency_ms == 500.0
+    assert rows[2].request_id == "r-2"
+    assert logger.stats().dropped == 1

@@ -140,8 +140,8 @@ def _table(group: list[PredictionBatch]) -> pa.Table:
         pa.repeat(first.model, count),
         pa.repeat(pa.scalar(first.version, pa.int64()), count),
         pa.array(_flat(batch.latencies_ms for batch in group), pa.float64()),
-        pa.array(_repeat(sizes, count, status), pa.string()),
-        pa.array(_repeat(sizes, count, errors), pa.string()),
+        _repeated(sizes, count, status),
+        _repeated(sizes, count, errors),
         pa.array(_flat(batch.request_ids for batch in group), pa.string()),
     ]
     inputs = _struct([batch.inputs for batch in group], rows, mask=None)
@@ -176,6 +176,14 @@ def _stamps(timestamp: int | Sequence[int], size: int) -> Sequence[int]:
 
 def _flat(parts: Any) -> list[Any]:
     return list(itertools.chain.from_iterable(parts))
+
+
+def _repeated(sizes: list[int], count: int, values: Sequence[str | None]) -> pa.Array:
+    """A string column of one value per batch, each repeated for its predictions."""
+    first = values[0]
+    if all(value == first for value in values):  # mostly: all answered, no error text
+        return pa.nulls(count, pa.string()) if first is None else pa.repeat(first, count)
+    return pa.array(_repeat(sizes, count, list(values)), pa.string())
 
 
 def _repeat(sizes: list[int], count: int, values: list[Any]) -> list[Any]:

@@ -563,7 +563,7 @@ def _runs(entries: list[Entry]) -> list[list[Entry]]:
             entry_key = (
                 entry[0],
                 entry[1],
-                id(inputs.names),
+                inputs.names,
                 inputs.by_column.dtype,
                 _outputs_key(entry[7]),
             )

@@ -150,8 +150,9 @@ class AdaptiveBatcher(Generic[TagT]):
 def _concatenate(parts: list[Columns]) -> Columns:
     """The requests' rows one after another; as one matrix when each request came as one."""
     if all(type(part) is MatrixColumns for part in parts):
-        names = list(parts[0])
-        if all(list(part) == names for part in parts[1:]):
-            by_column = np.concatenate([part.matrix.T for part in parts], axis=1)  # type: ignore[attr-defined]  # MatrixColumns, checked above
+        matrices: list[MatrixColumns] = parts  # type: ignore[assignment]  # checked above
+        names = matrices[0].names
+        if all(part.names == names for part in matrices[1:]):
+            by_column = np.concatenate([part.matrix.T for part in matrices], axis=1)
             return MatrixColumns(names, by_column)
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
