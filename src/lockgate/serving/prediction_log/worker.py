@@ -311,7 +311,11 @@ class Worker:
         # (ids, arrays, tuples) would otherwise keep the allocator's busiest sizes filled with
         # long-lived objects, and every request would pay for fresh memory (ADR 0014).
         stage_size = self._policy.stage_size
-        while buffer.queued >= stage_size or (buffer.queue and due):
+        # At most a sink call's worth per step, so a producer faster than the worker cannot
+        # keep it from sending what it staged (the loop comes back within a millisecond).
+        for _ in range(self._policy.batch_size // stage_size + 1):
+            if not (buffer.queued >= stage_size or (buffer.queue and due)):
+                break
             self._stage(self._take(overflow=False, limit=stage_size))
             if self._staged_rows > self._policy.queue_size:
                 # The sink is behind: what is past the memory bound goes to disk at once.
