@@ -4,16 +4,11 @@ SQL on PostgreSQL, continue the chain, which verifies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-import lockgate.store.sql
 from lockgate.domain.audit import (
     GENESIS_HASH,
     AuditDraft,
@@ -24,25 +19,9 @@ from lockgate.domain.audit import (
 )
 from lockgate.domain.identity import Actor, to_micros
 from lockgate.store.sql import SqlMetadataStore, upgrade
-from lockgate.store.sql.engine import create_engine_for
+from tests.migrations.conftest import UpgradeTo
 
-MIGRATIONS = Path(lockgate.store.sql.__file__).with_name("migrations")
 T0 = datetime(2026, 1, 2, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(empty_db_url: str) -> Iterator[sa.Engine]:
-    engine = create_engine_for(empty_db_url)
-    yield engine
-    engine.dispose()
-
-
-def _upgrade_to(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
 
 
 def _write_chain_as_before(engine: sa.Engine, length: int) -> ChainHead:
@@ -81,9 +60,9 @@ def _write_chain_as_before(engine: sa.Engine, length: int) -> ChainHead:
 
 @pytest.mark.parametrize("length", [0, 1, 3])
 def test_the_head_takes_the_last_events_prev_hash(
-    empty_db_url: str, engine: sa.Engine, length: int
+    empty_db_url: str, engine: sa.Engine, upgrade_to: UpgradeTo, length: int
 ) -> None:
-    _upgrade_to(engine, "0009")
+    upgrade_to(engine, "0009")
     head = _write_chain_as_before(engine, length)
     upgrade(empty_db_url)
     with engine.connect() as connection:

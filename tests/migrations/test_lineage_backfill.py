@@ -4,15 +4,8 @@ graph they make is the one the services record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-import lockgate.store.sql
 from lockgate.domain.governance.lineage import (
     LineageDirection,
     LineageNode,
@@ -20,9 +13,8 @@ from lockgate.domain.governance.lineage import (
     has_complete_lineage,
 )
 from lockgate.store.sql import SqlMetadataStore, upgrade
-from lockgate.store.sql.engine import create_engine_for
+from tests.migrations.conftest import UpgradeTo
 
-MIGRATIONS = Path(lockgate.store.sql.__file__).with_name("migrations")
 P, RUN, DS, MODEL, BARE_RUN = "a" * 32, "b" * 32, "c" * 32, "d" * 32, "e" * 32
 EVAL_1, EVAL_2, COMPARISON = "1" * 32, "2" * 32, "3" * 32
 FINGERPRINT = "f" * 64
@@ -64,21 +56,6 @@ _ROWS = [
 ]
 
 
-@pytest.fixture
-def engine(empty_db_url: str) -> Iterator[sa.Engine]:
-    engine = create_engine_for(empty_db_url)
-    yield engine
-    engine.dispose()
-
-
-def _upgrade_to(engine: sa.Engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-
 def _edges(engine: sa.Engine) -> set[tuple[str, str, str, str, int]]:
     with engine.connect() as connection:
         rows = connection.execute(
@@ -87,8 +64,10 @@ def _edges(engine: sa.Engine) -> set[tuple[str, str, str, str, int]]:
         return {tuple(row) for row in rows}
 
 
-def test_the_edges_of_older_rows_are_backfilled(empty_db_url: str, engine: sa.Engine) -> None:
-    _upgrade_to(engine, "0007")
+def test_the_edges_of_older_rows_are_backfilled(
+    empty_db_url: str, engine: sa.Engine, upgrade_to: UpgradeTo
+) -> None:
+    upgrade_to(engine, "0007")
     with engine.begin() as connection:
         for statement in _ROWS:
             connection.execute(sa.text(statement))
@@ -109,9 +88,9 @@ def test_the_edges_of_older_rows_are_backfilled(empty_db_url: str, engine: sa.En
 
 
 def test_the_backfilled_graph_reads_like_a_recorded_one(
-    empty_db_url: str, engine: sa.Engine
+    empty_db_url: str, engine: sa.Engine, upgrade_to: UpgradeTo
 ) -> None:
-    _upgrade_to(engine, "0007")
+    upgrade_to(engine, "0007")
     with engine.begin() as connection:
         for statement in _ROWS:
             connection.execute(sa.text(statement))

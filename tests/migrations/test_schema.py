@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +14,11 @@ from alembic.runtime.migration import MigrationContext
 
 from lockgate.domain.errors import SchemaOutdatedError
 from lockgate.store.sql import SqlMetadataStore, check_schema_current, current_revision, upgrade
-from lockgate.store.sql.engine import create_engine_for
 from lockgate.store.sql.schema import head_revision
 from lockgate.store.sql.schema_dump import REGENERATE_COMMAND, dump_schema
 from lockgate.store.sql.tables import metadata
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
-
-
-@pytest.fixture
-def engine(empty_db_url: str) -> Iterator[sa.Engine]:
-    engine = create_engine_for(empty_db_url)
-    yield engine
-    engine.dispose()
 
 
 def test_upgrade_head_matches_the_checked_in_schema(
