@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         "exception needs an expiry).",
     )
     log_level: str = Field(default="info", description="Server log level.")
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace requests, and record their metrics and logs, with FastAPI's "
+        "native OpenTelemetry instrumentation through the process's global providers (set up "
+        "by `opentelemetry-instrument` or your own code).",
+    )
 
     @field_validator("cors_origins")
     @classmethod

@@ -11,16 +11,14 @@ What a caller may do is decided later, by the policy point the services call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
-from typing import TypeVar
 
-from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lockgate.domain.access import Caller
 from lockgate.domain.errors import UnauthenticatedError
 from lockgate.server.guard import send_problem
+from lockgate.server.threads import ServerThreads
 from lockgate.services import CredentialService
 
 __all__ = ["CSRF_HEADER", "PUBLIC_ROUTES", "SESSION_COOKIE", "Authenticator"]
@@ -43,7 +41,6 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 other route of the app to 401 without them)."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_T = TypeVar("_T")
 
 
 class Authenticator:
@@ -52,6 +49,7 @@ class Authenticator:
     Args:
         credentials: checks tokens and sessions (None in local mode).
         local_caller: the caller of every request in local mode, else None.
+        threads: where the credential checks, which read the store, run.
     """
 
     def __init__(
@@ -60,10 +58,12 @@ class Authenticator:
         *,
         credentials: CredentialService,
         local_caller: Caller | None,
+        threads: ServerThreads,
     ) -> None:
         self.app = app
         self.credentials = credentials
         self.local_caller = local_caller
+        self.threads = threads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,11 +99,11 @@ class Authenticator:
             scheme, _, secret = authorization.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
-            return await _in_thread(self.credentials.authenticate_token, secret.strip())
+            return await self.threads.run(self.credentials.authenticate_token, secret.strip())
         cookie = _session_cookie(headers.get("cookie"))
         if cookie is None:
             return None
-        session = await _in_thread(self.credentials.authenticate_session, cookie)
+        session = await self.threads.run(self.credentials.authenticate_session, cookie)
         if scope["method"] not in _SAFE_METHODS and not CredentialService.check_csrf(
             session, headers.get(CSRF_HEADER)
         ):
@@ -113,11 +113,6 @@ class Authenticator:
 
 class _CsrfError(Exception):
     pass
-
-
-async def _in_thread(function: Callable[[str], _T], secret: str) -> _T:
-    # The store is synchronous; keep the event loop free while it answers.
-    return await to_thread.run_sync(function, secret)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

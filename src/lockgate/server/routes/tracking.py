@@ -7,7 +7,6 @@ import re
 from typing import Annotated, Any
 
 import orjson
-from anyio import to_thread
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import URLPath
@@ -33,6 +32,7 @@ from lockgate.domain.access import Caller, Permission
 from lockgate.server.composition import Platform
 from lockgate.server.deps import CallerDep, PageSize, PageToken, PlatformDep
 from lockgate.server.permissions import requires
+from lockgate.server.threads import ServerThreads
 from lockgate.services import MetricPoint
 
 __all__ = ["MetricsExpressRoute", "router"]
@@ -173,13 +173,15 @@ class MetricsExpressRoute(BaseRoute):
 
     Args:
         router: the app's router, which dispatches declined requests.
+        threads: where the write runs, off the event loop.
     """
 
     path_format = "/api/v1/runs/{run_id}/metrics"
     _path = re.compile(r"/api/v1/runs/(?P<run_id>[^/]+)/metrics")
 
-    def __init__(self, router: ASGIApp) -> None:
+    def __init__(self, router: ASGIApp, threads: ServerThreads) -> None:
         self._router = router
+        self._threads = threads
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or scope["method"] != "POST" or _DECLINED in scope:
@@ -201,7 +203,7 @@ class MetricsExpressRoute(BaseRoute):
             await self._router(scope, _replay(messages, failure, receive), send)
             return
         platform, caller, body = request
-        await to_thread.run_sync(
+        await self._threads.run(
             platform.tracking.log_metrics, caller, found["run_id"], _points(body)
         )
         await send({"type": "http.response.start", "status": 204, "headers": _NO_CONTENT})
