@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from lockgate.domain.errors import ConflictError, NotFoundError
+from lockgate.domain.pagination import Page
 from lockgate.domain.tracking import DatasetInput, Metric, Project, Run, RunId, RunStatus
+from lockgate.store.sql import SqlMetadataStore
 from tests.store.sql_builders import UowFactory, add_project, add_run, at, make_project, make_run
 
 
@@ -143,6 +145,30 @@ def test_metric_history_pages_in_order(uow_factory: UowFactory, run: Run) -> Non
             if cursor is None:
                 break
     assert seen == expected
+
+
+def test_metric_history_reads_alike_in_a_write_unit_and_when_statements_are_watched(
+    metadata_store: SqlMetadataStore, run: Run
+) -> None:
+    """The history skips SQLAlchemy's result rows: its rows come from the driver's cursor,
+    from a pipelined writer's queued one (PostgreSQL), and from SQLAlchemy's result while
+    something listens to the engine's statements."""
+    points = [Metric("loss", float(i), i, at(i)) for i in range(7)]
+    with metadata_store.unit_of_work() as uow:
+        assert uow.runs.metric_history(run.id, "loss", 5, None) == Page([], None)
+        uow.runs.add_metrics(run, points)
+        first = uow.runs.metric_history(run.id, "loss", 5, None)
+        uow.commit()
+    assert first.items == points[:5]
+    assert first.next_cursor is not None
+    watched: list[str] = []
+    sa.event.listen(
+        metadata_store.engine, "before_cursor_execute", lambda *args: watched.append(args[2])
+    )
+    with metadata_store.unit_of_work(read_only=True) as uow:
+        rest = uow.runs.metric_history(run.id, "loss", 5, first.next_cursor)
+    assert rest == Page(points[5:], None)
+    assert any("FROM metrics" in statement for statement in watched)
 
 
 def test_inputs_are_idempotent_and_datasets_shared(

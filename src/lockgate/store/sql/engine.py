@@ -130,6 +130,8 @@ class DriverCursor(Protocol):
 
     def fetchone(self) -> Sequence[Any] | None: ...
 
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+
 
 class DriverStatement:
     """A hot-path statement executed on the driver connection itself, inside the SQLAlchemy
@@ -258,6 +260,18 @@ class _QueuedCursor:
             return self._first.pop()
         return self._fetch()
 
+    def fetchall(self) -> Sequence[Sequence[Any]]:
+        self._wait()
+        first, self._first = self._first or [], []
+        rows = [row for row in first if row is not None]
+        try:
+            rows.extend(self._cursor.fetchall())
+        except self._dbapi_error as error:
+            raise sa.exc.DBAPIError.instance(
+                self._sql, self._arguments, error, self._dbapi_error
+            ) from error
+        return rows
+
     def _wait(self) -> None:
         if self._first is None:
             self._first = [self._fetch()]
@@ -283,3 +297,6 @@ class _ResultCursor:
 
     def fetchone(self) -> Sequence[Any] | None:
         return self._result.fetchone()
+
+    def fetchall(self) -> Sequence[Sequence[Any]]:
+        return self._result.fetchall()

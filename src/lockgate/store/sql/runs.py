@@ -206,25 +206,16 @@ class SqlRunRepository:
     def metric_history(
         self, run_id: RunId, key: str, page_size: int, cursor: str | None
     ) -> Page[Metric]:
-        position = sa.tuple_(metrics_table.c.step, metrics_table.c.timestamp, metrics_table.c.id)
-        query = (
-            sa.select(
-                metrics_table.c.value,
-                metrics_table.c.step,
-                metrics_table.c.timestamp,
-                metrics_table.c.id,
-            )
-            .where(metrics_table.c.run_id == run_id, metrics_table.c.key == key)
-            .order_by(metrics_table.c.step, metrics_table.c.timestamp, metrics_table.c.id)
-            .limit(page_size + 1)
-        )
+        params: dict[str, object] = {"run_id": run_id, "key": key, "limit": page_size + 1}
+        statement = _HISTORY
         if cursor is not None:
             after = decode_cursor(cursor, arity=3)
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in after):
                 raise InvalidInputError("page_token does not fit this query", field="page_token")
-            query = query.where(position > sa.tuple_(*after))
-        rows = self._connection.execute(query).all()
-        page = page_of(rows, page_size, lambda row: [row.step, row.timestamp, row.id])
+            params |= dict(zip(("after_step", "after_timestamp", "after_id"), after, strict=True))
+            statement = _HISTORY_AFTER
+        rows = statement.execute(self._connection, params).fetchall()
+        page = page_of(rows, page_size, lambda row: [row[1], row[2], row[3]])
         items = [
             Metric(key, decode_float(v), step, from_micros(ts)) for v, step, ts, _ in page.items
         ]
@@ -276,6 +267,29 @@ def _metric_row(run: Run, metric: Metric) -> dict[str, object]:
 # integer or a float).
 _SELECT_RUN = DriverStatement(lambda _: sa.select(runs).where(runs.c.id == sa.bindparam("run_id")))
 _METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
+
+
+def _history_query(*, after: bool) -> sa.Select[tuple[float | None, int, int, int]]:
+    """One key's points in order, a page at a time (`limit` is the page size plus one); with
+    `after`, those past a page's last (step, timestamp, id)."""
+    columns = metrics_table.c
+    query = (
+        sa.select(columns.value, columns.step, columns.timestamp, columns.id)
+        .where(columns.run_id == sa.bindparam("run_id"), columns.key == sa.bindparam("key"))
+        .order_by(columns.step, columns.timestamp, columns.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+    )
+    if after:
+        position = sa.tuple_(columns.step, columns.timestamp, columns.id)
+        bound = ("after_step", "after_timestamp", "after_id")
+        query = query.where(position > sa.tuple_(*(sa.bindparam(name) for name in bound)))
+    return query
+
+
+# A 20,000-point history is 20,000 rows: SQLAlchemy's result rows would cost more CPU than
+# the query.
+_HISTORY = DriverStatement(lambda _: _history_query(after=False))
+_HISTORY_AFTER = DriverStatement(lambda _: _history_query(after=True))
 _INSERT_METRIC = DriverStatement(lambda _: metrics_table.insert(), _METRIC_COLUMNS)
 
 
