@@ -92,9 +92,9 @@ class SqlRunRepository:
         row = cursor.fetchone()
         if row is None:
             raise NotFoundError(f"run {run_id} does not exist")
-        names = [column[0] for column in cursor.description or ()]
-        # run_from_row only reads columns by name, which a dict of the row answers too.
-        return run_from_row(cast(sa.RowMapping, dict(zip(names, row, strict=True))))
+        # run_from_row only reads columns by name, which a dict of the row answers too. (The
+        # names are the table's: psycopg makes a Column object per column to describe a row.)
+        return run_from_row(cast(sa.RowMapping, dict(zip(_RUN_COLUMNS, row, strict=True))))
 
     def save_status(self, run: Run, *, expected: RunStatus) -> None:
         result = self._connection.execute(
@@ -136,9 +136,12 @@ class SqlRunRepository:
         if not metrics:
             return
         if len(metrics) == 1:  # one point per request is how training loops log
-            row = _metric_row(run, metrics[0])
+            row = {**_metric_row(run, metrics[0]), "project_id": run.project_id}
+            if self._connection.dialect.name == "postgresql":
+                _INSERT_POINT_AND_LATEST.execute(self._connection, row)
+                return
             _INSERT_METRIC.execute(self._connection, row)
-            _UPSERT_LATEST.execute(self._connection, {**row, "project_id": run.project_id})
+            _UPSERT_LATEST.execute(self._connection, row)
             return
         _insert_points(self._connection, run, metrics)
         # One upsert row per key: later points win ties, as in the history order (step,
@@ -266,6 +269,7 @@ def _metric_row(run: Run, metric: Metric) -> dict[str, object]:
 # single-point path skips even that (see DriverStatement: every column here is a string, an
 # integer or a float).
 _SELECT_RUN = DriverStatement(lambda _: sa.select(runs).where(runs.c.id == sa.bindparam("run_id")))
+_RUN_COLUMNS = tuple(column.name for column in runs.columns)
 _METRIC_COLUMNS = ("run_id", "key", "value", "step", "timestamp")
 
 
@@ -315,6 +319,22 @@ def _latest_metrics_upsert(dialect_name: str) -> sa.Insert:
 _UPSERT_LATEST = DriverStatement(
     lambda dialect_name: _latest_metrics_upsert(dialect_name), (*_METRIC_COLUMNS, "project_id")
 )
+
+
+def _point_and_latest() -> sa.Insert:
+    """One point and its key's latest value in one statement: the point's INSERT rides in a
+    data-modifying CTE of the upsert (PostgreSQL only). A statement fewer per point is CPU
+    saved on both ends of the connection."""
+    values: dict[str, sa.BindParameter[object]] = {
+        name: sa.bindparam(name) for name in (*_METRIC_COLUMNS, "project_id")
+    }
+    point = (
+        metrics_table.insert().values({name: values[name] for name in _METRIC_COLUMNS}).cte("point")
+    )
+    return _latest_metrics_upsert("postgresql").values(values).add_cte(point)
+
+
+_INSERT_POINT_AND_LATEST = DriverStatement(lambda _: _point_and_latest())
 
 
 def _insert_points(connection: sa.Connection, run: Run, metrics: Sequence[Metric]) -> None:
