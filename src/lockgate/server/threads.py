@@ -121,20 +121,22 @@ class _Worker:
             call = self._call
             self._call = None
             while call is not None:
-                _run(call)
-                call = self._threads.next_for(self)
+                result, error = _outcome(call)
+                # Back on the idle stack before the caller hears of it: its next call, sent as
+                # soon as it has the answer, comes to this thread again.
+                following = self._threads.next_for(self)
+                _deliver(call[2], call[3], result, error)
+                call = following
             if self._threads.closed:
                 return
 
 
-def _run(call: _Call) -> None:
-    function, args, loop, future = call
+def _outcome(call: _Call) -> tuple[Any, BaseException | None]:
+    function, args, _, _ = call
     try:
-        result = function(*args)
+        return function(*args), None
     except BaseException as error:  # noqa: BLE001 - the awaiting task raises it
-        _deliver(loop, future, None, error)
-    else:
-        _deliver(loop, future, result, None)
+        return None, error
 
 
 def _deliver(
