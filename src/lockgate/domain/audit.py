@@ -195,6 +195,20 @@ class StoredEvent:
     prev_hash: str
     hash: str
 
+    def content_hash(self) -> str:
+        """The hash its content gives: equal to `hash` unless the event was tampered with."""
+        return compute_hash(
+            seq=self.seq,
+            event_id=self.id,
+            occurred_at=self.occurred_at,
+            action=self.action,
+            actor=self.actor,
+            subject_type=self.subject_type,
+            subject_id=self.subject_id,
+            details_json=self.details_json,
+            prev_hash=self.prev_hash,
+        )
+
 
 def verify_chain(events: Iterable[StoredEvent], head: ChainHead) -> ChainVerdict:
     """Walk the events in sequence order and name the first one that breaks the chain."""
@@ -218,18 +232,7 @@ def verify_chain(events: Iterable[StoredEvent], head: ChainHead) -> ChainVerdict
                 "prev_hash does not match the previous event: the chain was "
                 "reordered or an event was replaced",
             )
-        recomputed = compute_hash(
-            seq=event.seq,
-            event_id=event.id,
-            occurred_at=event.occurred_at,
-            action=event.action,
-            actor=event.actor,
-            subject_type=event.subject_type,
-            subject_id=event.subject_id,
-            details_json=event.details_json,
-            prev_hash=event.prev_hash,
-        )
-        if recomputed != event.hash:
+        if event.content_hash() != event.hash:
             return ChainVerdict(
                 False,
                 checked,

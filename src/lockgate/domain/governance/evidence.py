@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from lockgate.domain.audit import ChainHead, StoredEvent, compute_hash
+from lockgate.domain.audit import ChainHead, StoredEvent
 from lockgate.domain.packaging import (
     SIGNATURE_ALGORITHM,
     PackageSignature,
@@ -509,20 +509,6 @@ class AuditProof:
         )
 
 
-def _recomputed(event: StoredEvent) -> str:
-    return compute_hash(
-        seq=event.seq,
-        event_id=event.id,
-        occurred_at=event.occurred_at,
-        action=event.action,
-        actor=event.actor,
-        subject_type=event.subject_type,
-        subject_id=event.subject_id,
-        details_json=event.details_json,
-        prev_hash=event.prev_hash,
-    )
-
-
 def _proof_shape_problem(proof: AuditProof) -> str | None:
     seqs = proof.subject_seqs
     if list(seqs) != sorted(set(seqs)):
@@ -545,7 +531,7 @@ def _event_problem(event: StoredEvent, expected_seq: int, expected_prev: str) ->
         return f"audit event {expected_seq} is missing (found {event.seq}): not contiguous"
     if event.prev_hash != expected_prev:
         return f"audit event {event.seq} does not link to its predecessor's hash"
-    if _recomputed(event) != event.hash:
+    if event.content_hash() != event.hash:
         return f"audit event {event.seq}: hash does not match its content (edited)"
     return None
 
