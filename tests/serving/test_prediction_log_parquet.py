@@ -205,6 +205,34 @@ def test_a_killed_writers_batches_are_recovered_into_a_complete_file(tmp_path: P
     assert not _in_progress(tmp_path)
 
 
+def test_a_call_journals_all_its_tables_with_one_fsync_per_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = ParquetSink(tmp_path)
+    tables = [*make_tables(4), *make_tables(5), *make_tables(3, model="fraud"), *make_tables(6)]
+    synced: list[str] = []  # the files fsynced (directories too, when files are made)
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+    sink.write(tables)
+
+    journals = sorted(tmp_path.rglob(".*.parquet.journal"))
+    assert len(journals) == 2
+    # Once each, not once per table.
+    assert sorted(path for path in synced if path.endswith(".journal")) == list(map(str, journals))
+    # On disk when `write` returns: what a killed process leaves is read back whole.
+    rows = {}
+    for journal in journals:
+        with pa.ipc.open_stream(journal.read_bytes()) as reader:
+            rows[journal.parent.parent.name] = reader.read_all().num_rows
+    assert rows == {"churn": 15, "fraud": 3}
+
+
 def test_recovery_leaves_the_files_of_a_live_writer_alone(tmp_path: Path) -> None:
     first, second = ParquetSink(tmp_path), ParquetSink(tmp_path)
     first.write(make_tables(5))

@@ -36,6 +36,12 @@ log = logging.getLogger("lockgate.serving.prediction_log")
 
 _PREFIX = "predictions-"
 _JOURNAL = ".parquet.journal"
+# The journal's writes go through a buffer: Arrow's IPC writer writes each of a table's buffers
+# (three or so per column) with a call of its own, a system call each on an unbuffered file.
+_JOURNAL_BUFFER = 1024 * 1024
+
+_Key = tuple[str, int, pa.DataType]
+"""An open file's model, version and input type."""
 
 
 def _paths(directory: Path, stem: str) -> tuple[Path, Path, Path]:
@@ -61,12 +67,19 @@ class _OpenFile:
     data_out: pa.NativeFile
     writer: pq.ParquetWriter
     journal: BinaryIO
+    journal_file: pa.NativeFile
+    """The journal as pyarrow writes it: `journal_out` buffers for it."""
     journal_out: pa.NativeFile
     journal_writer: pa.ipc.RecordBatchStreamWriter
     pending: list[pa.Table] = field(default_factory=list)
     """Tables journaled but not yet in the Parquet file: they become one row group."""
     pending_rows: int = 0
     pending_bytes: int = 0
+
+    def sync_journal(self) -> None:
+        """Make what was journaled durable."""
+        self.journal_out.flush()
+        os.fsync(self.journal.fileno())
 
     def flush(self) -> None:
         """Write the pending tables as one row group."""
@@ -110,15 +123,25 @@ class ParquetSink:
         self._clock = clock or SystemClock()
         self._writer_token = secrets.token_hex(4)
         self._seq = 0
-        self._open_files: dict[tuple[str, int, pa.DataType], _OpenFile] = {}
+        self._open_files: dict[_Key, _OpenFile] = {}
         self._recovered = False
 
     def write(self, tables: Sequence[pa.Table]) -> None:
         """Append the tables; durable (journaled and fsynced) when this returns."""
         self._recover_once()
+        journaled: dict[_Key, _OpenFile] = {}
         for table in tables:
             if table.num_rows:
-                self._write(table)
+                key, current = self._write(table)
+                journaled[key] = current
+        # Once per journal and call, not per table: a call brings several tables.
+        for key, current in journaled.items():
+            if self._open_files.get(key) is current:  # not completed since (that synced it)
+                try:
+                    current.sync_journal()
+                except BaseException:
+                    self._abandon(key)
+                    raise
 
     def tick(self) -> None:
         """Rotate the open files that have been open for `rotate_seconds`."""
@@ -133,7 +156,8 @@ class ParquetSink:
         for key in list(self._open_files):
             self._commit(key)
 
-    def _write(self, table: pa.Table) -> None:
+    def _write(self, table: pa.Table) -> tuple[_Key, _OpenFile]:
+        """Journal a table (not yet synced) and hold it for the file's next row group."""
         model, version = table_model(table)
         key = (model, version, table.schema.field("inputs").type)
         current = self._open_files.get(key)
@@ -146,8 +170,6 @@ class ParquetSink:
             current = self._open(key, table.schema)
         try:
             current.journal_writer.write_table(table)
-            current.journal_out.flush()
-            os.fsync(current.journal.fileno())
             # A row group per call would cost a fixed price per column each time: tables wait
             # in memory (they are in the journal) until they make a row group worth writing.
             current.pending.append(table)
@@ -158,6 +180,7 @@ class ParquetSink:
         except BaseException:
             self._abandon(key)
             raise
+        return key, current
 
     def _age(self, current: _OpenFile) -> timedelta:
         return self._clock.now() - current.opened_at
@@ -166,7 +189,7 @@ class ParquetSink:
         size = current.data_out.tell() + current.pending_bytes  # in memory: uncompressed, a bound
         return size >= self._rotate_bytes or self._age(current) >= self._max_age
 
-    def _open(self, key: tuple[str, int, pa.DataType], schema: pa.Schema) -> _OpenFile:
+    def _open(self, key: _Key, schema: pa.Schema) -> _OpenFile:
         model, version, _ = key
         directory = self.directory / _model_directory(model) / f"v{version}"
         _make_directories(directory)
@@ -182,7 +205,8 @@ class ParquetSink:
             data = cleanup.enter_context(tmp.open("xb"))
             # pyarrow writes to its own file objects without calling back into Python for
             # each page: through a Python file the Parquet write took twice as long.
-            journal_out = cleanup.enter_context(pa.OSFile(str(journal_path), "ab"))
+            journal_file = cleanup.enter_context(pa.OSFile(str(journal_path), "ab"))
+            journal_out = pa.BufferedOutputStream(journal_file, _JOURNAL_BUFFER)
             data_out = cleanup.enter_context(pa.OSFile(str(tmp), "ab"))
             fsync_directory(directory)
             current = _OpenFile(
@@ -194,6 +218,7 @@ class ParquetSink:
                 data_out=data_out,
                 writer=pq.ParquetWriter(data_out, schema, **_options(self._compression)),
                 journal=journal,
+                journal_file=journal_file,
                 journal_out=journal_out,
                 journal_writer=pa.ipc.new_stream(journal_out, schema),
             )
@@ -201,7 +226,7 @@ class ParquetSink:
         self._open_files[key] = current
         return current
 
-    def _commit(self, key: tuple[str, int, pa.DataType]) -> None:
+    def _commit(self, key: _Key) -> None:
         current = self._open_files.pop(key, None)
         if current is None:
             return
@@ -221,7 +246,7 @@ class ParquetSink:
         finally:
             _release(current)
 
-    def _abandon(self, key: tuple[str, int, pa.DataType]) -> None:
+    def _abandon(self, key: _Key) -> None:
         """Give up an open file after a failed write; recovery rebuilds it from its journal."""
         current = self._open_files.pop(key, None)
         if current is not None:
@@ -296,7 +321,7 @@ def _release(current: _OpenFile) -> None:
     """Close the writers and files of an open file, whatever state a failure left them in
     (closing twice is harmless), so that nothing tries again when they are collected."""
     closers = (current.writer.close, current.journal_writer.close)
-    natives = (current.data_out.close, current.journal_out.close)
+    natives = (current.data_out.close, current.journal_out.close, current.journal_file.close)
     for close in (*closers, *natives, current.data.close, current.journal.close):
         with contextlib.suppress(OSError, ValueError, pa.ArrowException):
             close()
