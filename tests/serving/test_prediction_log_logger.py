@@ -85,6 +85,20 @@ def test_a_stalled_sink_never_blocks_log_and_loses_nothing(tmp_path: Path) -> No
     assert not _segments(tmp_path)
 
 
+def test_queued_counts_what_the_worker_has_taken_but_not_yet_counted(tmp_path: Path) -> None:
+    # The moment between the worker taking entries off the buffer and counting them: `queued`
+    # read then once missed up to a whole overflow's worth (the stalled-sink test saw 6,389
+    # of 50,000 under load).
+    logger = PredictionLogger(MemorySink(), spill_directory=tmp_path)
+    for record in make_records(10):
+        logger.log(record)
+    taken = logger._buffer.take(overflow=False, limit=None)  # as the worker does, unstarted
+    assert len(taken) == 10
+    assert logger.stats().queued == 10
+    logger.close()
+    assert logger.stats().queued == 10  # accepted, then lost at close: still accepted
+
+
 def test_a_failing_sink_loses_nothing_and_the_spill_files_go_once_replayed(
     tmp_path: Path,
 ) -> None:

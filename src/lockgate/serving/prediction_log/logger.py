@@ -160,7 +160,7 @@ class PredictionLogger:
         counters = self._counters
         in_memory = len(self._buffer) + counters.staged
         return PredictionLogStats(
-            queued=counters.taken + len(self._buffer),
+            queued=self._buffer.accepted,
             written=counters.written,
             spilled=counters.spilled,
             replayed=counters.replayed,
@@ -188,7 +188,6 @@ class PredictionLogger:
             log.error("the prediction log worker did not finish; unsent records stay on disk")
         if left := self._buffer.clear():
             # Logged after the worker's last sweep, or the logger never started.
-            self._counters.taken += left  # accepted, then lost: `queued` stays what it was
             total = self._counters.drop(left)
             log.error("%d predictions logged after close were lost (%d in all)", left, total)
 

@@ -59,7 +59,6 @@ class DeliveryPolicy:
 class Counters:
     """Monotonic counts; only the worker writes them, except `dropped` (under `lock`)."""
 
-    taken: int = 0
     written: int = 0
     spilled: int = 0
     replayed: int = 0
@@ -107,6 +106,9 @@ class Buffer:
         self._lock = threading.Lock()
         self.queued = 0
         self.overflowing = 0
+        # Every prediction put() accepted: counted with the deques, under the lock, so that a
+        # reader never sees predictions between the buffer and the worker's own counts.
+        self.accepted = 0
 
     def __len__(self) -> int:
         return self.queued + self.overflowing
@@ -129,6 +131,7 @@ class Buffer:
                 wake = not self.wake.is_set()
             else:
                 return False
+            self.accepted += size
         if wake:
             self.wake.set()
         return True
@@ -359,7 +362,6 @@ class Worker:
         entries = self._buffer.take(overflow, limit)
         count = sum(entry_size(entry) for entry in entries)
         self._counters.staged = self._staged_rows + count  # still in memory while converted
-        self._counters.taken += count
         try:
             return self._convert(entries, count)
         finally:
