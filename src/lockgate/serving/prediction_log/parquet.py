@@ -5,8 +5,8 @@ Each model version's predictions go to `<directory>/<model>/v<version>/`, since 
 and output columns are the model's own. The open file is `.<stem>.parquet.tmp`; a rotation
 completes it, fsyncs it and renames it to `<stem>.parquet`, so readers only ever see complete
 files. Each table is first appended to a journal `.<stem>.parquet.journal` (Arrow IPC stream,
-fsynced), so a `write` that returned is durable before its file is complete; the next sink on
-the directory turns a journal left by a crashed process into its Parquet file.
+fsynced once per `write`), so a `write` that returned is durable before its file is complete;
+the next sink on the directory turns a journal left by a crashed process into its Parquet file.
 """
 
 from __future__ import annotations
@@ -92,8 +92,9 @@ class _OpenFile:
 class ParquetSink:
     """Appends tables to their model version's open Parquet file; rotates by size or age.
 
-    Each table is journaled (and fsynced) at once; the file gets them as row groups of about
-    `row_group_rows` rows, and the rest when it is completed. A model's directory is its name,
+    Each table is journaled at once (each journal a call touched is fsynced before it
+    returns); the file gets them as row groups of about `row_group_rows` rows, and the rest
+    when it is completed. A model's directory is its name,
     percent-encoded (and a leading dot too), so any name is one safe path segment. Files are
     named `predictions-<UTC time opened>-<writer>-<seq>.parquet` (time as
     `20261124T120000123456Z`, writer a random token per sink so processes can share the
